@@ -1,0 +1,1 @@
+//! RISC-V RV64 system emulation (TCG): the CPU model the `vmm` runs G233 on when the host ISA differs.

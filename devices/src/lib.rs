@@ -1,0 +1,12 @@
+//! Device models and the MMIO/PIO dispatch layer shared by every accelerator.
+//!
+//! Devices are plain state machines behind [`bus::BusDevice`]; they raise interrupts through
+//! [`irq::IrqLine`] and know nothing of the accelerator that drives them.
+
+pub mod bus;
+pub mod clock;
+pub mod cpu_ext;
+pub mod irq;
+
+pub use bus::{Bus, BusDevice, BusError, SharedDevice};
+pub use irq::{HartInterrupts, IrqLine};
