@@ -8,5 +8,12 @@ pub mod clock;
 pub mod cpu_ext;
 pub mod irq;
 
+pub mod aclint;
+pub mod plic;
+pub mod regs;
+pub mod rom;
+pub mod sifive_test;
+pub mod test_util;
+
 pub use bus::{Bus, BusDevice, BusError, SharedDevice};
 pub use irq::{HartInterrupts, IrqLine};
