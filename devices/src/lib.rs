@@ -9,10 +9,12 @@ pub mod cpu_ext;
 pub mod irq;
 
 pub mod aclint;
+pub mod g233_spi;
 pub mod plic;
 pub mod regs;
 pub mod rom;
 pub mod sifive_test;
+pub mod spi_flash;
 pub mod test_util;
 
 pub use bus::{Bus, BusDevice, BusError, SharedDevice};
