@@ -101,3 +101,475 @@ pub fn fma_d(a: u64, b: u64, c: u64, neg_prod: bool, neg_add: bool, rm: Rm, fl: 
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fpu::{flags::*, CANONICAL_NAN_D, CANONICAL_NAN_S};
+
+    const ALL_RM: [Rm; 5] = [Rm::Rne, Rm::Rtz, Rm::Rdn, Rm::Rup, Rm::Rmm];
+
+    fn f(x: f32) -> u32 {
+        x.to_bits()
+    }
+
+    fn g(x: f64) -> u64 {
+        x.to_bits()
+    }
+
+    /// Runs `op` with fresh flags, returning (result, flags).
+    fn run<T>(op: impl FnOnce(&mut u8) -> T) -> (T, u8) {
+        let mut fl = 0;
+        let r = op(&mut fl);
+        (r, fl)
+    }
+
+    #[test]
+    fn basic_values_and_no_flags() {
+        assert_eq!(run(|fl| add_s(f(1.0), f(2.0), Rm::Rne, fl)), (f(3.0), 0));
+        assert_eq!(run(|fl| sub_s(f(1.0), f(2.0), Rm::Rne, fl)), (f(-1.0), 0));
+        assert_eq!(run(|fl| mul_s(f(1.5), f(-4.0), Rm::Rne, fl)), (f(-6.0), 0));
+        assert_eq!(run(|fl| div_s(f(1.0), f(4.0), Rm::Rne, fl)), (f(0.25), 0));
+        assert_eq!(run(|fl| sqrt_s(f(9.0), Rm::Rne, fl)), (f(3.0), 0));
+        assert_eq!(run(|fl| add_d(g(1.0), g(2.0), Rm::Rne, fl)), (g(3.0), 0));
+        assert_eq!(run(|fl| sub_d(g(1.0), g(2.0), Rm::Rne, fl)), (g(-1.0), 0));
+        assert_eq!(run(|fl| mul_d(g(1.5), g(-4.0), Rm::Rne, fl)), (g(-6.0), 0));
+        assert_eq!(run(|fl| div_d(g(1.0), g(4.0), Rm::Rne, fl)), (g(0.25), 0));
+        assert_eq!(run(|fl| sqrt_d(g(2.25), Rm::Rne, fl)), (g(1.5), 0));
+        // Flags accumulate (OR) into the caller's value.
+        let mut fl = DZ;
+        add_s(f(1.0), f(2.0), Rm::Rne, &mut fl);
+        assert_eq!(fl, DZ);
+    }
+
+    #[test]
+    fn rounding_modes_on_ties_single() {
+        let half_ulp = f(2f32.powi(-24));
+        let up = f(1.0) + 1;
+        // 1 + 2^-24 is exactly halfway between 1.0 and the next float (even = 1.0).
+        let want = [f(1.0), f(1.0), f(1.0), up, up];
+        for (rm, w) in ALL_RM.iter().zip(want) {
+            assert_eq!(
+                run(|fl| add_s(f(1.0), half_ulp, *rm, fl)),
+                (w, NX),
+                "{rm:?}"
+            );
+        }
+        let nup = f(-1.0) + 1;
+        let want = [f(-1.0), f(-1.0), nup, f(-1.0), nup];
+        for (rm, w) in ALL_RM.iter().zip(want) {
+            assert_eq!(
+                run(|fl| sub_s(f(-1.0), half_ulp, *rm, fl)),
+                (w, NX),
+                "{rm:?}"
+            );
+        }
+        // Tie with an odd lower neighbour: RNE and RMM both go up.
+        let (r, _) = run(|fl| add_s(up, half_ulp, Rm::Rne, fl));
+        assert_eq!(r, up + 1);
+    }
+
+    #[test]
+    fn rounding_modes_on_ties_double() {
+        let half_ulp = g(2f64.powi(-53));
+        let up = g(1.0) + 1;
+        let want = [g(1.0), g(1.0), g(1.0), up, up];
+        for (rm, w) in ALL_RM.iter().zip(want) {
+            assert_eq!(
+                run(|fl| add_d(g(1.0), half_ulp, *rm, fl)),
+                (w, NX),
+                "{rm:?}"
+            );
+        }
+        // 1/3 is not a tie: RNE rounds down, RUP up; RMM equals RNE.
+        let (rne, fl) = run(|fl| div_d(g(1.0), g(3.0), Rm::Rne, fl));
+        assert_eq!((rne, fl), (g(1.0 / 3.0), NX));
+        assert_eq!(run(|fl| div_d(g(1.0), g(3.0), Rm::Rup, fl)).0, rne + 1);
+        assert_eq!(run(|fl| div_d(g(1.0), g(3.0), Rm::Rmm, fl)).0, rne);
+        assert_eq!(run(|fl| div_d(g(1.0), g(3.0), Rm::Rtz, fl)).0, rne);
+    }
+
+    #[test]
+    fn overflow_per_rounding_mode() {
+        let max = f(f32::MAX);
+        let inf = f(f32::INFINITY);
+        let want = [inf, max, max, inf, inf];
+        for (rm, w) in ALL_RM.iter().zip(want) {
+            assert_eq!(
+                run(|fl| mul_s(max, f(2.0), *rm, fl)),
+                (w, OF | NX),
+                "{rm:?}"
+            );
+        }
+        // Negative overflow: RDN gives -inf, RUP gives -max.
+        assert_eq!(
+            run(|fl| mul_d(g(-f64::MAX), g(2.0), Rm::Rup, fl)),
+            (g(-f64::MAX), OF | NX)
+        );
+        assert_eq!(
+            run(|fl| mul_d(g(-f64::MAX), g(2.0), Rm::Rdn, fl)),
+            (g(f64::NEG_INFINITY), OF | NX)
+        );
+        // Infinity arithmetic is exact and raises nothing.
+        assert_eq!(run(|fl| add_s(inf, f(1.0), Rm::Rne, fl)), (inf, 0));
+    }
+
+    #[test]
+    fn underflow_tininess_after_rounding() {
+        // (1 - 2^-23) * 2^-126 (1 + 2^-23) = 2^-126 (1 - 2^-46): tiny before rounding but rounds
+        // to the minimum normal with unbounded exponent, so RISC-V raises NX without UF.
+        let (r, fl) = run(|fl| mul_s(0x3f7f_fffe, 0x0080_0001, Rm::Rne, fl));
+        assert_eq!((r, fl), (0x0080_0000, NX));
+        let (r, fl) = run(|fl| mul_d(0x3fef_ffff_ffff_fffe, 0x0010_0000_0000_0001, Rm::Rne, fl));
+        assert_eq!((r, fl), (0x0010_0000_0000_0000, NX));
+        // In RTZ the same product stays subnormal: tiny and inexact.
+        let (r, fl) = run(|fl| mul_s(0x3f7f_fffe, 0x0080_0001, Rm::Rtz, fl));
+        assert_eq!((r, fl), (0x007f_ffff, UF | NX));
+        // Inexact subnormal result: UF | NX; exact subnormal result: no flags.
+        assert_eq!(
+            run(|fl| mul_s(0x0080_0001, f(0.5), Rm::Rne, fl)),
+            (0x0040_0000, UF | NX)
+        );
+        assert_eq!(
+            run(|fl| mul_s(0x0080_0000, f(0.5), Rm::Rne, fl)),
+            (0x0040_0000, 0)
+        );
+        // Underflow to zero.
+        assert_eq!(run(|fl| mul_d(1, g(0.25), Rm::Rne, fl)), (0, UF | NX));
+        assert_eq!(run(|fl| mul_d(1, g(0.25), Rm::Rup, fl)), (1, UF | NX));
+    }
+
+    #[test]
+    fn invalid_and_divide_by_zero() {
+        let inf = f(f32::INFINITY);
+        assert_eq!(run(|fl| div_s(f(1.0), 0, Rm::Rne, fl)), (inf, DZ));
+        assert_eq!(
+            run(|fl| div_s(f(-1.0), 0, Rm::Rne, fl)),
+            (inf | 1 << 31, DZ)
+        );
+        assert_eq!(run(|fl| div_s(0, 0, Rm::Rne, fl)), (CANONICAL_NAN_S, NV));
+        assert_eq!(
+            run(|fl| div_s(inf, inf, Rm::Rne, fl)),
+            (CANONICAL_NAN_S, NV)
+        );
+        assert_eq!(
+            run(|fl| sub_s(inf, inf, Rm::Rne, fl)),
+            (CANONICAL_NAN_S, NV)
+        );
+        assert_eq!(run(|fl| mul_s(inf, 0, Rm::Rne, fl)), (CANONICAL_NAN_S, NV));
+        assert_eq!(
+            run(|fl| sqrt_s(f(-1.0), Rm::Rne, fl)),
+            (CANONICAL_NAN_S, NV)
+        );
+        assert_eq!(run(|fl| sqrt_s(f(-0.0), Rm::Rne, fl)), (f(-0.0), 0));
+        assert_eq!(
+            run(|fl| div_d(g(1.0), 0, Rm::Rne, fl)),
+            (g(f64::INFINITY), DZ)
+        );
+        assert_eq!(run(|fl| div_d(0, 0, Rm::Rne, fl)), (CANONICAL_NAN_D, NV));
+        assert_eq!(
+            run(|fl| sqrt_d(g(-2.0), Rm::Rne, fl)),
+            (CANONICAL_NAN_D, NV)
+        );
+    }
+
+    #[test]
+    fn nan_operands_give_canonical_nan() {
+        let qnan_payload = 0xffc0_1234; // negative quiet NaN with payload
+        let snan = 0x7f80_0001;
+        assert_eq!(
+            run(|fl| add_s(qnan_payload, f(1.0), Rm::Rne, fl)),
+            (CANONICAL_NAN_S, 0)
+        );
+        assert_eq!(
+            run(|fl| add_s(snan, f(1.0), Rm::Rne, fl)),
+            (CANONICAL_NAN_S, NV)
+        );
+        assert_eq!(
+            run(|fl| mul_s(f(1.0), snan, Rm::Rne, fl)),
+            (CANONICAL_NAN_S, NV)
+        );
+        assert_eq!(run(|fl| sqrt_s(snan, Rm::Rne, fl)), (CANONICAL_NAN_S, NV));
+        assert_eq!(
+            run(|fl| sqrt_s(qnan_payload, Rm::Rne, fl)),
+            (CANONICAL_NAN_S, 0)
+        );
+        let dsnan = 0xfff0_0000_0000_0001;
+        let dqnan = 0x7ff8_dead_beef_0000;
+        assert_eq!(
+            run(|fl| div_d(dqnan, g(1.0), Rm::Rne, fl)),
+            (CANONICAL_NAN_D, 0)
+        );
+        assert_eq!(
+            run(|fl| div_d(g(1.0), dsnan, Rm::Rne, fl)),
+            (CANONICAL_NAN_D, NV)
+        );
+        assert_eq!(
+            run(|fl| fma_d(g(1.0), g(1.0), dsnan, false, false, Rm::Rne, fl)),
+            (CANONICAL_NAN_D, NV)
+        );
+    }
+
+    #[test]
+    fn fma_sign_variants() {
+        let (a, b, c) = (f(2.0), f(3.0), f(1.0));
+        assert_eq!(
+            run(|fl| fma_s(a, b, c, false, false, Rm::Rne, fl)),
+            (f(7.0), 0)
+        );
+        assert_eq!(
+            run(|fl| fma_s(a, b, c, false, true, Rm::Rne, fl)),
+            (f(5.0), 0)
+        );
+        assert_eq!(
+            run(|fl| fma_s(a, b, c, true, false, Rm::Rne, fl)),
+            (f(-5.0), 0)
+        );
+        assert_eq!(
+            run(|fl| fma_s(a, b, c, true, true, Rm::Rne, fl)),
+            (f(-7.0), 0)
+        );
+        let (a, b, c) = (g(2.0), g(3.0), g(1.0));
+        assert_eq!(
+            run(|fl| fma_d(a, b, c, false, false, Rm::Rne, fl)),
+            (g(7.0), 0)
+        );
+        assert_eq!(
+            run(|fl| fma_d(a, b, c, false, true, Rm::Rne, fl)),
+            (g(5.0), 0)
+        );
+        assert_eq!(
+            run(|fl| fma_d(a, b, c, true, false, Rm::Rne, fl)),
+            (g(-5.0), 0)
+        );
+        assert_eq!(
+            run(|fl| fma_d(a, b, c, true, true, Rm::Rne, fl)),
+            (g(-7.0), 0)
+        );
+    }
+
+    #[test]
+    fn fma_signed_zeros() {
+        let (z, one) = (f(0.0), f(1.0));
+        // fnmadd: -(0*1) - 0 = -0.
+        assert_eq!(
+            run(|fl| fma_s(z, one, z, true, true, Rm::Rne, fl)).0,
+            f(-0.0)
+        );
+        // fnmsub: -(0*1) + 0 = +0 in RNE, -0 in RDN.
+        assert_eq!(
+            run(|fl| fma_s(z, one, z, true, false, Rm::Rne, fl)).0,
+            f(0.0)
+        );
+        assert_eq!(
+            run(|fl| fma_s(z, one, z, true, false, Rm::Rdn, fl)).0,
+            f(-0.0)
+        );
+        // fmsub: (1*1) - 1 = +0, or -0 in RDN.
+        assert_eq!(
+            run(|fl| fma_d(g(1.0), g(1.0), g(1.0), false, true, Rm::Rne, fl)).0,
+            0
+        );
+        assert_eq!(
+            run(|fl| fma_d(g(1.0), g(1.0), g(1.0), false, true, Rm::Rdn, fl)).0,
+            g(-0.0)
+        );
+    }
+
+    #[test]
+    fn fma_single_rounding_and_invalid() {
+        // (1 + 2^-12)^2 - 1 = 2^-11 + 2^-24 exactly; an unfused multiply would lose the 2^-24.
+        let a = f(1.0 + 2f32.powi(-12));
+        let (r, fl) = run(|fl| fma_s(a, a, f(1.0), false, true, Rm::Rne, fl));
+        assert_eq!((r, fl), (f(2f32.powi(-11) + 2f32.powi(-24)), 0));
+        let (p, _) = run(|fl| mul_s(a, a, Rm::Rne, fl));
+        assert_eq!(run(|fl| sub_s(p, f(1.0), Rm::Rne, fl)).0, f(2f32.powi(-11)));
+        // inf * 0 + qNaN: RISC-V requires NV (the product is invalid regardless of c).
+        let inf = f(f32::INFINITY);
+        assert_eq!(
+            run(|fl| fma_s(inf, 0, CANONICAL_NAN_S, false, false, Rm::Rne, fl)),
+            (CANONICAL_NAN_S, NV)
+        );
+        assert_eq!(
+            run(|fl| fma_d(
+                0,
+                g(f64::INFINITY),
+                CANONICAL_NAN_D,
+                false,
+                false,
+                Rm::Rne,
+                fl
+            )),
+            (CANONICAL_NAN_D, NV)
+        );
+        // inf * 1 - inf: invalid.
+        assert_eq!(
+            run(|fl| fma_s(inf, f(1.0), inf, false, true, Rm::Rne, fl)),
+            (CANONICAL_NAN_S, NV)
+        );
+        // qNaN * 1 + 1: quiet, canonical.
+        assert_eq!(
+            run(|fl| fma_s(0x7fc0_0001, f(1.0), f(1.0), false, false, Rm::Rne, fl)),
+            (CANONICAL_NAN_S, 0)
+        );
+    }
+
+    /// A small deterministic generator (xorshift64*) for the cross-checks.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        /// Random bits, biased towards interesting exponents (near 0, near 1, near the extremes).
+        fn f64_bits(&mut self) -> u64 {
+            let r = self.next();
+            match r & 7 {
+                0 => r & 0x800f_ffff_ffff_ffff, // zero/subnormal
+                1 => (r & 0x800f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000, // [1, 2)
+                2 => (r & 0x800f_ffff_ffff_ffff) | 0x7fe0_0000_0000_0000, // huge
+                3 => (r & 0x800f_ffff_ffff_ffff) | 0x0010_0000_0000_0000, // tiny normal
+                _ => r,
+            }
+        }
+
+        fn f32_bits(&mut self) -> u32 {
+            let r = self.next() as u32;
+            match r & 7 {
+                0 => r & 0x807f_ffff,
+                1 => (r & 0x807f_ffff) | 0x3f80_0000,
+                2 => (r & 0x807f_ffff) | 0x7f00_0000,
+                3 => (r & 0x807f_ffff) | 0x0080_0000,
+                _ => r,
+            }
+        }
+    }
+
+    fn same_d(ours: u64, host: f64) -> bool {
+        if host.is_nan() {
+            ours == CANONICAL_NAN_D
+        } else {
+            ours == host.to_bits()
+        }
+    }
+
+    fn same_s(ours: u32, host: f32) -> bool {
+        if host.is_nan() {
+            ours == CANONICAL_NAN_S
+        } else {
+            ours == host.to_bits()
+        }
+    }
+
+    #[test]
+    fn random_cross_check_against_host_double() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut fl = 0;
+        for i in 0..4000 {
+            let (a, b, c) = (rng.f64_bits(), rng.f64_bits(), rng.f64_bits());
+            let (x, y, z) = (f64::from_bits(a), f64::from_bits(b), f64::from_bits(c));
+            assert!(
+                same_d(add_d(a, b, Rm::Rne, &mut fl), x + y),
+                "{i}: {a:#x} + {b:#x}"
+            );
+            assert!(
+                same_d(sub_d(a, b, Rm::Rne, &mut fl), x - y),
+                "{i}: {a:#x} - {b:#x}"
+            );
+            assert!(
+                same_d(mul_d(a, b, Rm::Rne, &mut fl), x * y),
+                "{i}: {a:#x} * {b:#x}"
+            );
+            assert!(
+                same_d(div_d(a, b, Rm::Rne, &mut fl), x / y),
+                "{i}: {a:#x} / {b:#x}"
+            );
+            assert!(
+                same_d(sqrt_d(a, Rm::Rne, &mut fl), x.sqrt()),
+                "{i}: sqrt {a:#x}"
+            );
+            assert!(
+                same_d(
+                    fma_d(a, b, c, false, false, Rm::Rne, &mut fl),
+                    x.mul_add(y, z)
+                ),
+                "{i}: fma {a:#x} {b:#x} {c:#x}"
+            );
+            assert!(
+                same_d(
+                    fma_d(a, b, c, true, true, Rm::Rne, &mut fl),
+                    -x.mul_add(y, z)
+                ),
+                "{i}: fnmadd {a:#x} {b:#x} {c:#x}"
+            );
+        }
+    }
+
+    #[test]
+    fn random_cross_check_against_host_single() {
+        let mut rng = Rng(0x0123_4567_89ab_cdef);
+        let mut fl = 0;
+        for i in 0..4000 {
+            let (a, b, c) = (rng.f32_bits(), rng.f32_bits(), rng.f32_bits());
+            let (x, y, z) = (f32::from_bits(a), f32::from_bits(b), f32::from_bits(c));
+            assert!(
+                same_s(add_s(a, b, Rm::Rne, &mut fl), x + y),
+                "{i}: {a:#x} + {b:#x}"
+            );
+            assert!(
+                same_s(sub_s(a, b, Rm::Rne, &mut fl), x - y),
+                "{i}: {a:#x} - {b:#x}"
+            );
+            assert!(
+                same_s(mul_s(a, b, Rm::Rne, &mut fl), x * y),
+                "{i}: {a:#x} * {b:#x}"
+            );
+            assert!(
+                same_s(div_s(a, b, Rm::Rne, &mut fl), x / y),
+                "{i}: {a:#x} / {b:#x}"
+            );
+            assert!(
+                same_s(sqrt_s(a, Rm::Rne, &mut fl), x.sqrt()),
+                "{i}: sqrt {a:#x}"
+            );
+            assert!(
+                same_s(
+                    fma_s(a, b, c, false, false, Rm::Rne, &mut fl),
+                    x.mul_add(y, z)
+                ),
+                "{i}: fma {a:#x} {b:#x} {c:#x}"
+            );
+            assert!(
+                same_s(
+                    fma_s(a, b, c, false, true, Rm::Rne, &mut fl),
+                    x.mul_add(y, -z)
+                ),
+                "{i}: fmsub {a:#x} {b:#x} {c:#x}"
+            );
+        }
+    }
+
+    #[test]
+    fn state_is_per_thread() {
+        // A second thread running in RUP with its own flags must not disturb this one.
+        let h = std::thread::spawn(|| {
+            let mut fl = 0;
+            let mut r = 0;
+            for _ in 0..1000 {
+                r = div_d(g(1.0), g(3.0), Rm::Rup, &mut fl);
+            }
+            (r, fl)
+        });
+        let mut last = (0, 0);
+        for _ in 0..1000 {
+            last = run(|fl| add_d(g(1.0), g(2.0), Rm::Rne, fl));
+        }
+        assert_eq!(last, (g(3.0), 0));
+        let (r, fl) = h.join().expect("worker thread panicked");
+        assert_eq!((r, fl), (g(1.0 / 3.0) + 1, NX));
+    }
+}
