@@ -10,9 +10,12 @@ pub mod irq;
 
 pub mod aclint;
 pub mod g233_spi;
+pub mod pl011;
 pub mod plic;
 pub mod regs;
 pub mod rom;
+pub mod sifive_gpio;
+pub mod sifive_pwm;
 pub mod sifive_test;
 pub mod spi_flash;
 pub mod test_util;
