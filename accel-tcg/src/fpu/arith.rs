@@ -7,18 +7,109 @@ use softfloat_sys as sf;
 const SIGN_S: u32 = 0x8000_0000;
 const SIGN_D: u64 = 0x8000_0000_0000_0000;
 
+/// Host fast path for a round-to-nearest-even addition of two moderate finite values.
+///
+/// Relies on the host FPU being in its default state (round to nearest even, no flush-to-zero),
+/// which Rust guarantees. With both magnitudes below 2^126 the sum cannot overflow, a subnormal
+/// sum is always exact (so UF never applies), and Knuth's TwoSum recovers the exact rounding
+/// error, whose being nonzero is exactly NX. Returns `None` when SoftFloat must decide.
+#[inline]
+fn fast_add_s(a: u32, b: u32, fl: &mut u8) -> Option<u32> {
+    const LIMIT: u32 = 0x7e80_0000; // 2^126
+    if a & !SIGN_S >= LIMIT || b & !SIGN_S >= LIMIT {
+        return None;
+    }
+    let (x, y) = (f32::from_bits(a), f32::from_bits(b));
+    let s = x + y;
+    let bb = s - x;
+    let err = (x - (s - bb)) + (y - bb);
+    if err != 0.0 {
+        *fl |= super::flags::NX;
+    }
+    Some(s.to_bits())
+}
+
+/// Double-precision counterpart of [`fast_add_s`] (both magnitudes below 2^1022).
+#[inline]
+fn fast_add_d(a: u64, b: u64, fl: &mut u8) -> Option<u64> {
+    const LIMIT: u64 = 0x7fd0_0000_0000_0000; // 2^1022
+    if a & !SIGN_D >= LIMIT || b & !SIGN_D >= LIMIT {
+        return None;
+    }
+    let (x, y) = (f64::from_bits(a), f64::from_bits(b));
+    let s = x + y;
+    let bb = s - x;
+    let err = (x - (s - bb)) + (y - bb);
+    if err != 0.0 {
+        *fl |= super::flags::NX;
+    }
+    Some(s.to_bits())
+}
+
+/// Host fast path for a round-to-nearest-even multiplication of two normal values whose
+/// magnitudes lie in [2^-62, 2^63), so that the product is normal and finite (no OF/UF).
+///
+/// The product is exact, hence NX clear, iff the exact product of the two 24-bit significands
+/// has at most 24 significant bits. Returns `None` when SoftFloat must decide.
+#[inline]
+fn fast_mul_s(a: u32, b: u32, fl: &mut u8) -> Option<u32> {
+    let in_range = |v: u32| (0x41..=0xbd).contains(&((v >> 23) & 0xff));
+    if !in_range(a) || !in_range(b) {
+        return None;
+    }
+    let p = f32::from_bits(a) * f32::from_bits(b);
+    let sig = |v: u32| u64::from(v & 0x007f_ffff | 0x0080_0000);
+    let exact = sig(a) * sig(b);
+    if 64 - exact.leading_zeros() - exact.trailing_zeros() > 24 {
+        *fl |= super::flags::NX;
+    }
+    Some(p.to_bits())
+}
+
+/// Double-precision counterpart of [`fast_mul_s`]: magnitudes in [2^-510, 2^511), 53-bit
+/// significands.
+#[inline]
+fn fast_mul_d(a: u64, b: u64, fl: &mut u8) -> Option<u64> {
+    let in_range = |v: u64| (0x201..=0x5fd).contains(&((v >> 52) & 0x7ff));
+    if !in_range(a) || !in_range(b) {
+        return None;
+    }
+    let p = f64::from_bits(a) * f64::from_bits(b);
+    let sig = |v: u64| u128::from(v & 0x000f_ffff_ffff_ffff | 0x0010_0000_0000_0000);
+    let exact = sig(a) * sig(b);
+    if 128 - exact.leading_zeros() - exact.trailing_zeros() > 53 {
+        *fl |= super::flags::NX;
+    }
+    Some(p.to_bits())
+}
+
 /// `fadd.s`: `a + b`.
 pub fn add_s(a: u32, b: u32, rm: Rm, fl: &mut u8) -> u32 {
+    if rm == Rm::Rne {
+        if let Some(r) = fast_add_s(a, b, fl) {
+            return r;
+        }
+    }
     op2_s(sf::f32_add, a, b, rm, fl)
 }
 
 /// `fsub.s`: `a - b`.
 pub fn sub_s(a: u32, b: u32, rm: Rm, fl: &mut u8) -> u32 {
+    if rm == Rm::Rne {
+        if let Some(r) = fast_add_s(a, b ^ SIGN_S, fl) {
+            return r;
+        }
+    }
     op2_s(sf::f32_sub, a, b, rm, fl)
 }
 
 /// `fmul.s`: `a * b`.
 pub fn mul_s(a: u32, b: u32, rm: Rm, fl: &mut u8) -> u32 {
+    if rm == Rm::Rne {
+        if let Some(r) = fast_mul_s(a, b, fl) {
+            return r;
+        }
+    }
     op2_s(sf::f32_mul, a, b, rm, fl)
 }
 
@@ -59,16 +150,31 @@ pub fn fma_s(a: u32, b: u32, c: u32, neg_prod: bool, neg_add: bool, rm: Rm, fl: 
 
 /// `fadd.d`: `a + b`.
 pub fn add_d(a: u64, b: u64, rm: Rm, fl: &mut u8) -> u64 {
+    if rm == Rm::Rne {
+        if let Some(r) = fast_add_d(a, b, fl) {
+            return r;
+        }
+    }
     op2_d(sf::f64_add, a, b, rm, fl)
 }
 
 /// `fsub.d`: `a - b`.
 pub fn sub_d(a: u64, b: u64, rm: Rm, fl: &mut u8) -> u64 {
+    if rm == Rm::Rne {
+        if let Some(r) = fast_add_d(a, b ^ SIGN_D, fl) {
+            return r;
+        }
+    }
     op2_d(sf::f64_sub, a, b, rm, fl)
 }
 
 /// `fmul.d`: `a * b`.
 pub fn mul_d(a: u64, b: u64, rm: Rm, fl: &mut u8) -> u64 {
+    if rm == Rm::Rne {
+        if let Some(r) = fast_mul_d(a, b, fl) {
+            return r;
+        }
+    }
     op2_d(sf::f64_mul, a, b, rm, fl)
 }
 
@@ -551,6 +657,88 @@ mod tests {
                 "{i}: fmsub {a:#x} {b:#x} {c:#x}"
             );
         }
+    }
+
+    #[test]
+    fn fast_add_path_matches_softfloat_including_flags() {
+        let mut rng = Rng(0x5eed_5eed_5eed_5eed);
+        let mut specials_d = vec![
+            (g(1.0), g(-1.0)),
+            (g(-0.0), g(-0.0)),
+            (g(0.0), g(-0.0)),
+            (1, 0x8000_0000_0000_0002),
+            (0x0010_0000_0000_0000, 0x8000_0000_0000_0001),
+            (g(1.0), g(2f64.powi(-53))),
+            (g(1e300), g(-1e-300)),
+            (0x7fcf_ffff_ffff_ffff, 0x7fcf_ffff_ffff_ffff),
+        ];
+        for _ in 0..20_000 {
+            specials_d.push((rng.f64_bits(), rng.f64_bits()));
+        }
+        for (a, b) in specials_d {
+            let (mut f1, mut f2) = (0, 0);
+            let soft = op2_d(sf::f64_add, a, b, Rm::Rne, &mut f1);
+            if let Some(fast) = fast_add_d(a, b, &mut f2) {
+                assert_eq!((fast, f2), (soft, f1), "{a:#x} + {b:#x}");
+            }
+        }
+        let mut specials_s = vec![
+            (f(1.0), f(-1.0)),
+            (f(-0.0), f(-0.0)),
+            (1, 0x8000_0002),
+            (f(1.0), f(2f32.powi(-24))),
+            (0x7e7f_ffff, 0x7e7f_ffff),
+        ];
+        for _ in 0..20_000 {
+            specials_s.push((rng.f32_bits(), rng.f32_bits()));
+        }
+        for (a, b) in specials_s {
+            let (mut f1, mut f2) = (0, 0);
+            let soft = op2_s(sf::f32_add, a, b, Rm::Rne, &mut f1);
+            if let Some(fast) = fast_add_s(a, b, &mut f2) {
+                assert_eq!((fast, f2), (soft, f1), "{a:#x} + {b:#x}");
+            }
+        }
+        // The fast path declines operands it cannot handle exactly.
+        let mut fl = 0;
+        assert!(fast_add_d(g(f64::MAX), g(f64::MAX), &mut fl).is_none());
+        assert!(fast_add_d(CANONICAL_NAN_D, g(1.0), &mut fl).is_none());
+        assert!(fast_add_s(f(f32::INFINITY), f(1.0), &mut fl).is_none());
+        assert_eq!(fl, 0);
+    }
+
+    #[test]
+    fn fast_mul_path_matches_softfloat_including_flags() {
+        let mut rng = Rng(0xfeed_f00d_1234_5678);
+        let mut hits = 0;
+        for i in 0..40_000u32 {
+            // Half the operands are short (few significand bits) so exact products are common.
+            let short = |v: u64| if i % 2 == 0 { v & !0xffff_ffff } else { v };
+            let (a, b) = (short(rng.f64_bits()), short(rng.f64_bits()));
+            let (mut f1, mut f2) = (0, 0);
+            let soft = op2_d(sf::f64_mul, a, b, Rm::Rne, &mut f1);
+            if let Some(fast) = fast_mul_d(a, b, &mut f2) {
+                hits += 1;
+                assert_eq!((fast, f2), (soft, f1), "{a:#x} * {b:#x}");
+            }
+            let short = |v: u32| if i % 2 == 0 { v & !0xffff } else { v };
+            let (a, b) = (short(rng.f32_bits()), short(rng.f32_bits()));
+            let (mut f1, mut f2) = (0, 0);
+            let soft = op2_s(sf::f32_mul, a, b, Rm::Rne, &mut f1);
+            if let Some(fast) = fast_mul_s(a, b, &mut f2) {
+                assert_eq!((fast, f2), (soft, f1), "{a:#x} * {b:#x}");
+            }
+        }
+        assert!(hits > 1000, "fast path exercised only {hits} times");
+        // Range edges fall back; an exact and an inexact product inside the range.
+        let mut fl = 0;
+        assert!(fast_mul_d(g(2f64.powi(511)), g(2.0), &mut fl).is_none());
+        assert!(fast_mul_d(g(2f64.powi(-511)), g(2.0), &mut fl).is_none());
+        assert!(fast_mul_s(0, f(2.0), &mut fl).is_none());
+        assert_eq!(fast_mul_d(g(3.0), g(0.5), &mut fl), Some(g(1.5)));
+        assert_eq!(fl, 0);
+        assert_eq!(fast_mul_d(g(0.1), g(0.1), &mut fl), Some(g(0.1 * 0.1)));
+        assert_eq!(fl, NX);
     }
 
     #[test]
