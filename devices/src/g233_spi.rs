@@ -430,6 +430,60 @@ mod tests {
     }
 
     #[test]
+    fn line_through_plic_repends_after_complete() {
+        use crate::irq::{mip, HartInterrupts};
+        use crate::plic::Plic;
+        let hart = Arc::new(HartInterrupts::new());
+        let plic = Arc::new(Mutex::new(Plic::new(53, vec![(hart.clone(), mip::MEIP)])));
+        let mut spi = G233Spi::new([None, None, None, None], Plic::source(&plic, 3));
+        {
+            let mut p = lock(&plic);
+            wr32(&mut *p, 3 * 4, 1);
+            wr32(&mut *p, 0x2000, 1 << 3);
+        }
+        // TXEIE with TXE=1: the hart sees MEIP right after the CR2 write.
+        wr32(&mut spi, CR2, CR2_TXEIE);
+        assert_eq!(hart.lines() & mip::MEIP, mip::MEIP);
+        let claim = 0x20_0004;
+        assert_eq!(rd32(&mut *lock(&plic), claim), 3);
+        assert_eq!(hart.lines() & mip::MEIP, 0);
+        // The handler completes without clearing the cause: interrupted again at once.
+        wr32(&mut *lock(&plic), claim, 3);
+        assert_eq!(hart.lines() & mip::MEIP, mip::MEIP);
+        assert_eq!(rd32(&mut *lock(&plic), claim), 3);
+        wr32(&mut spi, CR2, 0);
+        wr32(&mut *lock(&plic), claim, 3);
+        assert_eq!(hart.lines() & mip::MEIP, 0);
+    }
+
+    #[test]
+    fn file_backed_flash_persists_through_the_controller() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("disk1.img");
+        let run = |ops: &[&[u8]], last_reply_len: usize| -> Vec<u8> {
+            let f = Arc::new(Mutex::new(
+                SpiFlash::open(FlashModel::W25X32, &path).unwrap(),
+            ));
+            let mut spi = G233Spi::new(
+                [None, Some(Box::new(f.clone())), None, None],
+                IrqProbe::new(),
+            );
+            wr32(&mut spi, CR1, CR1_SPE | CR1_MSTR);
+            let mut replies = Vec::new();
+            for op in ops {
+                select(&mut spi, 1);
+                replies = op.iter().map(|&b| xfer(&mut spi, b)).collect();
+                wr32(&mut spi, CSCTRL, 0);
+            }
+            replies.split_off(replies.len() - last_reply_len)
+        };
+        run(&[&[0x06], &[0x02, 0x3F, 0xFF, 0x00, 1, 2, 3]], 0);
+        let raw = std::fs::read(&path).unwrap();
+        assert_eq!(&raw[0x3F_FF00..0x3F_FF03], &[1, 2, 3]);
+        assert_eq!(run(&[&[0x03, 0x3F, 0xFF, 0x00, 0, 0, 0]], 3), vec![1, 2, 3]);
+    }
+
+    #[test]
     fn sub_word_and_wide_accesses() {
         let (mut spi, _, _, _) = setup();
         wr(&mut spi, CR1, 1, u64::from(CR1_SPE | CR1_MSTR));
