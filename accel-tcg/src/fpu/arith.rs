@@ -296,6 +296,47 @@ mod tests {
     }
 
     #[test]
+    fn directed_rounding_of_sqrt_div_mul_fma() {
+        // sqrt(2) and 2/3 are irrational / non-terminating: RDN and RTZ truncate, RUP is one ulp
+        // above, RNE and RMM pick the nearer one (the host's answer).
+        let near = g(2f64.sqrt());
+        let lo = run(|fl| sqrt_d(g(2.0), Rm::Rdn, fl)).0;
+        assert_eq!(run(|fl| sqrt_d(g(2.0), Rm::Rne, fl)), (near, NX));
+        assert_eq!(run(|fl| sqrt_d(g(2.0), Rm::Rmm, fl)).0, near);
+        assert_eq!(run(|fl| sqrt_d(g(2.0), Rm::Rtz, fl)).0, lo);
+        assert_eq!(run(|fl| sqrt_d(g(2.0), Rm::Rup, fl)), (lo + 1, NX));
+        assert!(near == lo || near == lo + 1);
+        let near = f(2.0f32 / 3.0);
+        let lo = run(|fl| div_s(f(2.0), f(3.0), Rm::Rtz, fl)).0;
+        assert_eq!(run(|fl| div_s(f(2.0), f(3.0), Rm::Rne, fl)), (near, NX));
+        assert_eq!(run(|fl| div_s(f(2.0), f(3.0), Rm::Rup, fl)).0, lo + 1);
+        assert_eq!(run(|fl| div_s(f(-2.0), f(3.0), Rm::Rup, fl)).0, lo | SIGN_S);
+        assert_eq!(
+            run(|fl| div_s(f(-2.0), f(3.0), Rm::Rdn, fl)).0,
+            (lo + 1) | SIGN_S
+        );
+        // Directed rounding also reaches the (non-fast-path) multiply: 0.1 * 0.1.
+        let p = run(|fl| mul_d(g(0.1), g(0.1), Rm::Rtz, fl)).0;
+        assert_eq!(run(|fl| mul_d(g(0.1), g(0.1), Rm::Rup, fl)).0, p + 1);
+        // fma: 1 * 1 + 2^-60 is inexact; RUP rounds up to 1 + ulp, RNE keeps 1.
+        let tiny = g(2f64.powi(-60));
+        assert_eq!(
+            run(|fl| fma_d(g(1.0), g(1.0), tiny, false, false, Rm::Rup, fl)),
+            (g(1.0) + 1, NX)
+        );
+        assert_eq!(
+            run(|fl| fma_d(g(1.0), g(1.0), tiny, false, false, Rm::Rne, fl)),
+            (g(1.0), NX)
+        );
+        // fma overflow in RTZ saturates to the largest finite value.
+        let max = f(f32::MAX);
+        assert_eq!(
+            run(|fl| fma_s(max, f(2.0), 0, false, false, Rm::Rtz, fl)),
+            (max, OF | NX)
+        );
+    }
+
+    #[test]
     fn overflow_per_rounding_mode() {
         let max = f(f32::MAX);
         let inf = f(f32::INFINITY);
