@@ -18,10 +18,14 @@ fi
 
 make -s -C "$HERE" OUT="$OUT" $(for p in $progs; do printf "%s " "$OUT/$p.elf"; done) || exit 2
 
+# -singlestep: one instruction per TB, so QEMU takes interrupts before the next
+# instruction as G233 requires; -icount: instret counts instructions, time is
+# deterministic.
 failed=0
 for p in $progs; do
     log="$OUT/$p.qemu.log"
     timeout "$TIMEOUT" "$QEMU" -M virt -m 256M -bios none -nographic -semihosting \
+        -singlestep -icount shift=0,align=off \
         -cpu rv64,zba=true,zbb=true,zbc=true,zbs=true,sstc=true \
         -kernel "$OUT/$p.elf" >"$log" 2>&1 </dev/null
     rc=$?

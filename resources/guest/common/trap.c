@@ -7,6 +7,7 @@
 volatile struct trap_record mtrap, strap;
 volatile int mtrap_armed, strap_armed;
 volatile uint64_t mtrap_resume, strap_resume;
+volatile uint64_t mode_exit_cause, mode_exit_status;
 int (*volatile mtrap_hook)(struct trap_frame *f);
 int (*volatile strap_hook)(struct trap_frame *f);
 
@@ -39,8 +40,11 @@ void mtrap_handler(struct trap_frame *f)
 {
     if (mtrap_hook && mtrap_hook(f))
         return;
-    if (is_ecall(f->cause) && f->x[17] == MODE_EXIT_MAGIC)
+    if (is_ecall(f->cause) && f->x[17] == MODE_EXIT_MAGIC) {
+        mode_exit_cause = f->cause;
+        mode_exit_status = f->status;
         mode_return(f->x[10]);
+    }
     if (!mtrap_armed || (f->cause & CAUSE_INTR))
         unexpected("M-mode", f);
     mtrap.cause = f->cause;

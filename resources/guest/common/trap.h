@@ -29,6 +29,8 @@ extern volatile struct trap_record mtrap, strap;
 extern volatile int mtrap_armed, strap_armed;
 /* If nonzero, the expected trap resumes here instead of after the faulting insn. */
 extern volatile uint64_t mtrap_resume, strap_resume;
+/* mcause and mstatus of the ecall that last ended a run_in_mode() call. */
+extern volatile uint64_t mode_exit_cause, mode_exit_status;
 /* Optional hooks run first for every trap; return 1 when they handled it. */
 extern int (*volatile mtrap_hook)(struct trap_frame *f);
 extern int (*volatile strap_hook)(struct trap_frame *f);
