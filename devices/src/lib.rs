@@ -20,5 +20,10 @@ pub mod sifive_test;
 pub mod spi_flash;
 pub mod test_util;
 
+pub mod i8042;
+pub mod mmio_test;
+pub mod uart_8250;
+pub mod virtio;
+
 pub use bus::{Bus, BusDevice, BusError, SharedDevice};
 pub use irq::{HartInterrupts, IrqLine};
