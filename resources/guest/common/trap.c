@@ -13,8 +13,25 @@ int (*volatile strap_hook)(struct trap_frame *f);
 
 extern char s_trap_stack_top[];
 
-/* Length of the instruction at `epc`, preferring an instruction-bits tval. */
+/* Length of the instruction at `epc`, preferring an instruction-bits tval. The
+ * halfword is read as the trapping mode fetched it (MPRV with MPP = that mode,
+ * MXR so execute-only pages read), since epc may be a virtual address. */
 static uint64_t insn_len(uint64_t epc, uint64_t cause, uint64_t tval)
+{
+    if (cause == CAUSE_ILLEGAL && tval != 0)
+        return (tval & 3) == 3 ? 4 : 2;
+    uint64_t old = csr_read(mstatus), lo;
+    __asm__ volatile("csrs mstatus, %2\n\t"
+                     "lhu %0, 0(%1)\n\t"
+                     "csrw mstatus, %3"
+                     : "=&r"(lo)
+                     : "r"(epc), "r"(MSTATUS_MPRV | MSTATUS_MXR), "r"(old)
+                     : "memory");
+    return (lo & 3) == 3 ? 4 : 2;
+}
+
+/* Same for the S-mode vector (S reads through its own translation). */
+static uint64_t insn_len_s(uint64_t epc, uint64_t cause, uint64_t tval)
 {
     if (cause == CAUSE_ILLEGAL && tval != 0)
         return (tval & 3) == 3 ? 4 : 2;
@@ -86,6 +103,6 @@ void strap_handler(struct trap_frame *f)
         f->epc = strap_resume;
         strap_resume = 0;
     } else {
-        f->epc += insn_len(f->epc, f->cause, f->tval);
+        f->epc += insn_len_s(f->epc, f->cause, f->tval);
     }
 }
