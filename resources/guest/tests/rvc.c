@@ -118,24 +118,24 @@ static void illegal(void)
     static const struct { uint16_t bits; const char *name; } cases[] = {
         { 0x0000, "c 0x0000 (all zero) illegal" },
         { 0x0004, "c.addi4spn nzuimm=0 illegal" },
-        { 0x6081, "c.lui imm=0 illegal" },
+        { 0x6201, "c.lui x4 imm=0 illegal (even rd: not a Zcmop)" },
         { 0x6101, "c.addi16sp imm=0 illegal" },
         { 0x8002, "c.jr x0 illegal" },
         { 0x4002, "c.lwsp rd=x0 illegal" },
         { 0x6002, "c.ldsp rd=x0 illegal" },
-        { 0x9c41, "c.subw reserved funct (0x9c41) illegal" },
+        { 0x9c7d, "reserved CA encoding 0x9c7d illegal (also with Zcb)" },
     };
     for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         expect_mtrap();
         switch (i) {
         case 0: __asm__ volatile(".2byte 0x0000"); break;
         case 1: __asm__ volatile(".2byte 0x0004"); break;
-        case 2: __asm__ volatile(".2byte 0x6081"); break;
+        case 2: __asm__ volatile(".2byte 0x6201"); break;
         case 3: __asm__ volatile(".2byte 0x6101"); break;
         case 4: __asm__ volatile(".2byte 0x8002"); break;
         case 5: __asm__ volatile(".2byte 0x4002"); break;
         case 6: __asm__ volatile(".2byte 0x6002"); break;
-        case 7: __asm__ volatile(".2byte 0x9c41"); break;
+        case 7: __asm__ volatile(".2byte 0x9c7d"); break;
         }
         CHECK(mtrap.cause == CAUSE_ILLEGAL && mtrap.tval == cases[i].bits, cases[i].name);
         if (mtrap.cause != CAUSE_ILLEGAL || mtrap.tval != cases[i].bits)
