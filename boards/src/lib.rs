@@ -5,6 +5,8 @@
 
 pub mod g233;
 pub mod loader;
+#[cfg(target_arch = "x86_64")]
+pub mod x86;
 
 /// An instruction-set architecture a board is built around.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +63,13 @@ const BOARDS: &[BoardInfo] = &[BoardInfo {
         "G233 RISC-V teaching board: RV64GC hart, ACLINT, PLIC, PL011, GPIO, PWM, SPI NOR flashes",
     isa: Isa::Riscv64,
     default_ram: g233::DEFAULT_RAM,
+},
+#[cfg(target_arch = "x86_64")]
+BoardInfo {
+    name: "microvm",
+    description: "x86_64 microvm for KVM: 8250 COM1, i8042 reset, virtio-mmio blk/rng, Linux or PVH boot",
+    isa: Isa::X86_64,
+    default_ram: x86::DEFAULT_RAM,
 }];
 
 /// Every board this build knows.
