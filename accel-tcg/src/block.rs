@@ -1,0 +1,343 @@
+//! Tier 0: pre-decoded blocks cached by physical address, a jump cache by virtual pc in front of
+//! the block map, and the run loop (interrupt polling, `wfi` sleep, exits).
+
+use std::rc::Rc;
+
+use devices::clock::ClockMode;
+use devices::irq::ExitRequest;
+
+use crate::cpu::{cause, Cpu, Exc};
+use crate::decode::{decode_with_hook, Insn};
+use crate::mmu::{Access, PAGE_MASK};
+
+/// Maximum number of instructions in a block.
+pub const MAX_BLOCK_INSNS: usize = 64;
+const JUMP_CACHE_SIZE: usize = 4096;
+/// Instructions between timer polls in host-clock mode.
+const POLL_INTERVAL: u64 = 4096;
+
+/// A straight-line run of decoded instructions from one guest page, ending at the first
+/// control-flow or state-changing instruction.
+#[derive(Debug)]
+pub struct Block {
+    /// Physical address of the first instruction.
+    pub pa: u64,
+    /// Physical address just past the last instruction.
+    pub end_pa: u64,
+    /// The instructions.
+    pub insns: Box<[Insn]>,
+}
+
+#[derive(Clone)]
+struct JcEntry {
+    vpc: u64,
+    idx: u8,
+    block: Option<Rc<Block>>,
+}
+
+/// Direct-mapped cache from (virtual pc, fetch MMU index) to block.
+pub(crate) struct JumpCache {
+    entries: Box<[JcEntry]>,
+}
+
+impl JumpCache {
+    pub(crate) fn new() -> JumpCache {
+        JumpCache {
+            entries: vec![
+                JcEntry {
+                    vpc: 0,
+                    idx: 0,
+                    block: None
+                };
+                JUMP_CACHE_SIZE
+            ]
+            .into_boxed_slice(),
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        for e in self.entries.iter_mut() {
+            e.block = None;
+        }
+    }
+
+    #[inline(always)]
+    fn slot(vpc: u64) -> usize {
+        ((vpc >> 1) as usize) & (JUMP_CACHE_SIZE - 1)
+    }
+}
+
+/// Why [`Cpu::run_for`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunExit {
+    /// The instruction budget was used up.
+    Budget,
+    /// The guest exited through semihosting with this code.
+    Semihosting(i32),
+    /// A device or the host asked to stop.
+    Request(ExitRequest),
+}
+
+impl Cpu {
+    /// Finds (or translates) the block at the current pc.
+    fn lookup_block(&mut self) -> Result<Rc<Block>, Exc> {
+        let pc = self.pc;
+        let slot = JumpCache::slot(pc);
+        let e = &self.jump_cache.entries[slot];
+        if e.vpc == pc && e.idx == self.fetch_idx {
+            if let Some(b) = &e.block {
+                return Ok(b.clone());
+            }
+        }
+        let pa = self.translate(pc, Access::Exec, 2)?;
+        let b = match self.blocks.get(&pa) {
+            Some(b) => b.clone(),
+            None => match self.translate_block(pc, pa)? {
+                (b, true) => b,
+                (b, false) => return Ok(b),
+            },
+        };
+        self.jump_cache.entries[slot] = JcEntry {
+            vpc: pc,
+            idx: self.fetch_idx,
+            block: Some(b.clone()),
+        };
+        Ok(b)
+    }
+
+    /// Reads a 16-bit parcel of code at physical `pa` (RAM or a bus device such as the MROM).
+    fn fetch_phys16(&mut self, pa: u64) -> Option<u16> {
+        if !self.pmp_check(pa, 2, Access::Exec, self.prv) {
+            return None;
+        }
+        self.phys_read(pa, 2, Access::Exec, pa)
+            .ok()
+            .map(|v| v as u16)
+    }
+
+    /// Decodes a block starting at virtual `pc` / physical `pa`. Returns the block and whether it
+    /// may be cached (not if its only instruction straddles a page boundary).
+    fn translate_block(&mut self, pc: u64, pa: u64) -> Result<(Rc<Block>, bool), Exc> {
+        let page_end = (pa & PAGE_MASK) + 0x1000;
+        let mut insns = Vec::new();
+        let mut cur = pa;
+        let hook = self.custom.take();
+        let result = loop {
+            let Some(lo) = self.fetch_phys16(cur) else {
+                if insns.is_empty() {
+                    break Err(Access::Exec.access_fault(pc));
+                }
+                break Ok(true);
+            };
+            let word = if lo & 3 == 3 {
+                if cur + 4 > page_end {
+                    if insns.is_empty() {
+                        // A 32-bit instruction straddling two pages: fetch it through translation
+                        // each time, without caching.
+                        match self.fetch_insn(pc) {
+                            Ok(w) => {
+                                insns.push(decode_with_hook(w, hook.as_deref()));
+                                cur += 4;
+                                break Ok(false);
+                            }
+                            Err(e) => break Err(e),
+                        }
+                    }
+                    break Ok(true);
+                }
+                let Some(hi) = self.fetch_phys16(cur + 2) else {
+                    if insns.is_empty() {
+                        break Err(Access::Exec.access_fault(pc.wrapping_add(2)));
+                    }
+                    break Ok(true);
+                };
+                lo as u32 | (hi as u32) << 16
+            } else {
+                lo as u32
+            };
+            let insn = decode_with_hook(word, hook.as_deref());
+            insns.push(insn);
+            cur += insn.len as u64;
+            if insn.ends_block() || insns.len() >= MAX_BLOCK_INSNS || cur >= page_end {
+                break Ok(true);
+            }
+        };
+        self.custom = hook;
+        let cacheable = result?;
+        let block = Rc::new(Block {
+            pa,
+            end_pa: cur,
+            insns: insns.into_boxed_slice(),
+        });
+        self.blocks_translated += 1;
+        if cacheable {
+            let page = pa & PAGE_MASK;
+            self.blocks.insert(pa, block.clone());
+            let list = self.code_pages.entry(page).or_default();
+            let first = list.is_empty();
+            list.push(pa);
+            if first {
+                self.tlb_protect_code_page(page);
+            }
+        }
+        Ok((block, cacheable))
+    }
+
+    /// Executes one block; stops early at a trap or when an instruction asks to end the block.
+    #[inline(always)]
+    fn exec_block(&mut self, b: &Block) {
+        for insn in b.insns.iter() {
+            match self.exec(insn) {
+                Ok(()) => {
+                    self.x[0] = 0;
+                    self.instret += 1;
+                    if self.break_block {
+                        self.break_block = false;
+                        return;
+                    }
+                }
+                Err(mut e) => {
+                    self.x[0] = 0;
+                    if e.cause == cause::ILLEGAL {
+                        e.tval = insn.raw as u64;
+                    }
+                    self.raise(e);
+                    self.break_block = false;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Polls the timer, the attention flag and pending interrupts. Returns an exit request.
+    fn poll(&mut self) -> Option<ExitRequest> {
+        if self.hart.take_attention() {
+            if let Some(r) = self.hart.exit_request() {
+                return Some(r);
+            }
+        }
+        self.update_timer();
+        self.next_poll = self.instret + self.poll_interval();
+        self.check_interrupts();
+        None
+    }
+
+    fn poll_interval(&self) -> u64 {
+        match self.clock.mode() {
+            ClockMode::Host => POLL_INTERVAL,
+            ClockMode::Icount { insns_per_tick } => {
+                let now = self.clock.now();
+                let deadline = self.timer_deadline();
+                let ticks = deadline.saturating_sub(now);
+                ticks
+                    .saturating_mul(insns_per_tick.max(1))
+                    .clamp(1, POLL_INTERVAL)
+            }
+        }
+    }
+
+    /// The earliest timer compare value that can raise an interrupt.
+    fn timer_deadline(&self) -> u64 {
+        let mut d = self.hart.mtimecmp();
+        if self.menvcfg & crate::csr::MENVCFG_STCE != 0 {
+            d = d.min(self.stimecmp);
+        }
+        d
+    }
+
+    /// Sleeps in `wfi` until an interrupt is pending (or an exit is requested).
+    fn wait_for_interrupt(&mut self) -> Option<ExitRequest> {
+        loop {
+            self.hart.take_attention();
+            if let Some(r) = self.hart.exit_request() {
+                return Some(r);
+            }
+            self.update_timer();
+            if self.wfi_wake() {
+                self.wfi = false;
+                self.check_irq = true;
+                return None;
+            }
+            let deadline = self.timer_deadline();
+            match self.clock.mode() {
+                ClockMode::Icount { insns_per_tick } => {
+                    let now = self.clock.now();
+                    if deadline != u64::MAX && deadline > now {
+                        // Skip idle time deterministically: advance the instruction count.
+                        let skip = (deadline - now).saturating_mul(insns_per_tick.max(1));
+                        self.icount_skip = self.icount_skip.wrapping_add(skip);
+                        continue;
+                    }
+                    self.hart.wait(Some(std::time::Duration::from_millis(100)));
+                }
+                ClockMode::Host => {
+                    let t = self
+                        .clock
+                        .host_time_until(deadline)
+                        .unwrap_or(std::time::Duration::from_secs(1))
+                        .min(std::time::Duration::from_secs(1));
+                    self.hart.wait(Some(t));
+                }
+            }
+        }
+    }
+
+    /// Runs until about `budget` more instructions have retired (checked at block boundaries),
+    /// or an exit.
+    pub fn run_for(&mut self, budget: u64) -> RunExit {
+        let target = self.instret.saturating_add(budget);
+        loop {
+            if self.check_irq || self.hart.needs_attention() || self.instret >= self.next_poll {
+                if let Some(r) = self.poll() {
+                    return RunExit::Request(r);
+                }
+            }
+            if self.wfi {
+                if let Some(r) = self.wait_for_interrupt() {
+                    return RunExit::Request(r);
+                }
+                continue;
+            }
+            if self.instret >= target {
+                return RunExit::Budget;
+            }
+            match self.lookup_block() {
+                Ok(b) => self.exec_block(&b),
+                Err(e) => {
+                    self.raise(e);
+                    self.break_block = false;
+                }
+            }
+            if let Some(code) = self.semi_exit {
+                return RunExit::Semihosting(code);
+            }
+        }
+    }
+
+    /// Executes a single instruction (no block cache), taking pending interrupts first.
+    pub fn step(&mut self) -> RunExit {
+        if let Some(r) = self.poll() {
+            return RunExit::Request(r);
+        }
+        let pc = self.pc;
+        match self.fetch_insn(pc) {
+            Ok(w) => {
+                let hook = self.custom.take();
+                let insn = decode_with_hook(w, hook.as_deref());
+                self.custom = hook;
+                let b = Block {
+                    pa: 0,
+                    end_pa: 0,
+                    insns: Box::new([insn]),
+                };
+                self.exec_block(&b);
+            }
+            Err(e) => self.raise(e),
+        }
+        self.break_block = false;
+        match self.semi_exit {
+            Some(code) => RunExit::Semihosting(code),
+            None => RunExit::Budget,
+        }
+    }
+}
