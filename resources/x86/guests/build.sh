@@ -1,0 +1,13 @@
+#!/bin/sh
+# Builds the x86_64 test guests with the host gcc (the KVM tests do this themselves).
+# Usage: resources/x86/guests/build.sh [output-dir]
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:-$here/build}
+mkdir -p "$out"
+for s in "$here"/*.S; do
+    n=$(basename "$s" .S)
+    gcc -nostdlib -static -no-pie -Wl,--build-id=none -Wl,--no-warn-rwx-segments \
+        -Wl,-T,"$here/link.ld" -o "$out/$n.elf" "$s"
+done
+echo "guests in $out"
