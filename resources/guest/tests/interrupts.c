@@ -221,16 +221,21 @@ static void wfi_wakeup(void)
     }
     CHECK(csr_read(mip) & MIP_MTIP, "wfi with MIE=0 wakes on timer");
     CHECK_EQ(irq_count, 0, "wfi with MIE=0: no trap");
-    /* MIE=1: the interrupt is taken with mepc = the instruction after wfi. */
-    *MTIMECMP = *MTIME + 200;
-    uint64_t after = 0;
-    csr_set(mstatus, MSTATUS_MIE);
-    loops = 0;
-    while (irq_count == 0 && loops < 1000000) {
-        __asm__ volatile("wfi\n1:\tla %0, 1b" : "=r"(after) : : "memory");
-        loops++;
+    /* MIE=1: the interrupt is taken with mepc = the instruction after wfi. The
+     * timer is 10 ms away; if it still fires before the wfi is reached (epc = the
+     * wfi itself), try again with a longer delay. */
+    uint64_t after = 0, at_wfi = 0, delta = 100000;
+    for (int attempt = 0; attempt < 4; attempt++, delta *= 4) {
+        reset_irq();
+        *MTIMECMP = *MTIME + delta;
+        __asm__ volatile("la %0, 2f\n\tla %1, 1f\n\tcsrsi mstatus, 8\n1:\twfi\n2:"
+                         : "=&r"(after), "=&r"(at_wfi) : : "memory");
+        while (irq_count == 0 && *MTIME < *MTIMECMP + 1000000) /* wfi may return early */
+            ;
+        csr_clear(mstatus, MSTATUS_MIE);
+        if (irq_epc != at_wfi)
+            break;
     }
-    csr_clear(mstatus, MSTATUS_MIE);
     CHECK_EQ(irq_cause, CAUSE_INTR | IRQ_M_TIMER, "wfi with MIE=1: timer interrupt taken");
     CHECK_EQ(irq_epc, after, "wfi: mepc = instruction after wfi");
     csr_write(mie, 0);
