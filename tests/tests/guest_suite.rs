@@ -200,8 +200,7 @@ fn verdict(o: &Outcome) -> Option<String> {
     let last = |s: &str| {
         s.lines()
             .map(str::trim_end)
-            .filter(is_verdict)
-            .last()
+            .rfind(is_verdict)
             .map(str::to_string)
     };
     last(&o.stdout).or_else(|| last(&o.stderr))
