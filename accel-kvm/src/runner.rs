@@ -72,6 +72,26 @@ impl StopHandle {
 pub struct RunningVm {
     threads: Vec<JoinHandle<Result<VcpuStop, KvmError>>>,
     handle: StopHandle,
+    watcher: Option<JoinHandle<()>>,
+}
+
+/// Kicks the vCPUs whenever a device changes their interrupt inputs (riscv64: the userspace
+/// PLIC drives `KVM_INTERRUPT`, which only the vCPU thread can issue), until the run ends.
+#[cfg_attr(not(target_arch = "riscv64"), allow(dead_code))]
+fn spawn_interrupt_watcher(handle: StopHandle) -> Result<JoinHandle<()>, KvmError> {
+    std::thread::Builder::new()
+        .name("vcpu-irq-watch".into())
+        .spawn(move || loop {
+            if handle.stop.exit_request().is_some() {
+                break;
+            }
+            handle.stop.wait(Some(std::time::Duration::from_millis(50)));
+            if handle.stop.needs_attention() {
+                handle.kicker.kick_all();
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        })
+        .map_err(|e| KvmError::Thread(e.to_string()))
 }
 
 /// Starts one thread per vCPU, each running [`KvmVcpu::run`] on `io`.
@@ -114,7 +134,15 @@ pub fn start(vcpus: Vec<KvmVcpu>, io: VcpuIo) -> Result<RunningVm, KvmError> {
             }
         }
     }
-    Ok(RunningVm { threads, handle })
+    #[cfg(target_arch = "riscv64")]
+    let watcher = Some(spawn_interrupt_watcher(handle.clone())?);
+    #[cfg(not(target_arch = "riscv64"))]
+    let watcher = None;
+    Ok(RunningVm {
+        threads,
+        handle,
+        watcher,
+    })
 }
 
 impl RunningVm {
@@ -147,6 +175,9 @@ impl RunningVm {
                     first_err.get_or_insert(KvmError::Thread("a vCPU thread panicked".into()));
                 }
             }
+        }
+        if let Some(w) = self.watcher {
+            let _ = w.join();
         }
         if let Some(e) = first_err {
             return Err(e);
