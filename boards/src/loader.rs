@@ -81,8 +81,8 @@ pub enum LoadError {
     Malformed(String),
     /// The ELF is for another machine than the board's.
     #[error(
-        "ELF of another machine: the image is {found} (e_machine {machine}), the board runs {isa} \
-         (needs {needed}); build the image for {isa}"
+        "ELF of another machine: the image is for {found}, the board runs {isa} (needs \
+         {needed}); build the image for {isa}"
     )]
     WrongMachine {
         /// The ELF's `e_machine`.
@@ -162,7 +162,7 @@ fn machine_name(machine: u16) -> String {
         EM_386 => "i386 (EM_386)".into(),
         EM_AARCH64 => "AArch64 (EM_AARCH64)".into(),
         EM_ARM => "ARM (EM_ARM)".into(),
-        m => format!("machine {m}"),
+        m => format!("e_machine {m}"),
     }
 }
 

@@ -1,0 +1,380 @@
+//! `vmm run`: validate every input, map guest RAM, build the board and load its images, start
+//! the console, signal and timeout threads, run the accelerator, and turn the way the guest
+//! ended into an exit status. Board-specific steps live in per-board modules ([`crate::g233`]).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use boards::BoardInfo;
+use devices::clock::ClockMode;
+
+use crate::accel::{self, Accel, GuestExit};
+use crate::cli::{self, BadValue, BiosSpec, RunArgs, SerialSpec};
+use crate::error::VmmError;
+use crate::image::Image;
+use crate::memory::{self, MemBackend, MemoryConfig};
+use crate::serial;
+use crate::stop::{self, StopReason, StopState};
+
+/// `vmm run`'s inputs, validated and with every file read.
+pub struct Resolved {
+    /// The board.
+    pub board: &'static BoardInfo,
+    /// Guest RAM size.
+    pub ram_size: u64,
+    /// How to back RAM.
+    pub mem: MemoryConfig,
+    /// Serial console.
+    pub serial: SerialSpec,
+    /// `--flash` chip selects and images.
+    pub flash: Vec<(usize, PathBuf)>,
+    /// `--timeout`.
+    pub timeout: Option<Duration>,
+    /// Guest time source.
+    pub clock: ClockMode,
+    /// The accelerator and why it was chosen.
+    pub accel: (Accel, String),
+    /// Semihosting on.
+    pub semihosting: bool,
+    /// The kernel (or bare-metal program).
+    pub kernel: Image,
+    /// `--bios` as given (`None`: the board's rule decides).
+    pub bios: Option<BiosSpec>,
+    /// `--initrd`.
+    pub initrd: Option<Image>,
+    /// `--append`.
+    pub append: Option<String>,
+    /// `--loader` images.
+    pub loaders: Vec<Image>,
+    /// `-v` count.
+    pub verbose: u8,
+}
+
+/// Prints a `-v` note on stderr.
+pub fn note(verbose: u8, msg: &str) {
+    if verbose > 0 {
+        eprintln!("vmm: {msg}");
+    }
+}
+
+/// Validates `args` and reads the images, in the order a user would fix things.
+pub fn resolve(args: &RunArgs, verbose: u8) -> Result<Resolved, VmmError> {
+    let board = boards::find(&args.board).ok_or_else(|| {
+        let names: Vec<&str> = boards::list().iter().map(|b| b.name).collect();
+        BadValue(format!(
+            "unknown board '{}'; use one of: {} (see vmm boards)",
+            args.board,
+            names.join(", ")
+        ))
+    })?;
+    let ram_size = match &args.memory {
+        Some(s) => cli::parse_size(s).map_err(|e| BadValue(format!("--memory: {e}")))?,
+        None => board.default_ram,
+    };
+    if ram_size == 0 {
+        return Err(memory::MemoryError::ZeroSize.into());
+    }
+    let backend = args.mem_backend.unwrap_or(if args.mem_path.is_some() {
+        MemBackend::File
+    } else {
+        MemBackend::Anon
+    });
+    let mem = MemoryConfig {
+        backend,
+        path: args.mem_path.clone(),
+        hugepages: args.hugepages,
+        prealloc: args.mem_prealloc,
+        shared: args.mem_shared,
+    };
+    let serial = cli::parse_serial(&args.serial)?;
+    let flash = args
+        .flash
+        .iter()
+        .map(|s| cli::parse_flash(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let timeout = args
+        .timeout
+        .as_deref()
+        .map(cli::parse_timeout)
+        .transpose()?;
+    let clock = match args.icount {
+        Some(0) => {
+            return Err(BadValue(
+                "--icount 0: instructions per tick must be at least 1; e.g. --icount 100".into(),
+            )
+            .into())
+        }
+        Some(n) => ClockMode::Icount { insns_per_tick: n },
+        None => ClockMode::Host,
+    };
+    let bios = args.bios.as_deref().map(cli::parse_bios).transpose()?;
+    let accel = accel::choose(args.accel, board.name, board.isa)?;
+    note(verbose, &format!("accelerator {} ({})", accel.0, accel.1));
+    let (kernel, builtin) = match &args.kernel {
+        Some(p) => (Image::read("kernel", p)?, false),
+        None => (Image::builtin(), true),
+    };
+    let initrd = args
+        .initrd
+        .as_deref()
+        .map(|p| Image::read("initrd", p))
+        .transpose()?;
+    let loaders = args
+        .loader
+        .iter()
+        .map(|p| Image::read("--loader image", p))
+        .collect::<Result<Vec<_>, _>>()?;
+    if builtin && !args.semihosting {
+        note(verbose, "built-in firmware: semihosting on");
+    }
+    Ok(Resolved {
+        board,
+        ram_size,
+        mem,
+        serial,
+        flash,
+        timeout,
+        clock,
+        accel,
+        semihosting: args.semihosting || builtin,
+        kernel,
+        bios,
+        initrd,
+        append: args.append.clone(),
+        loaders,
+        verbose,
+    })
+}
+
+/// What a board built for a run: the machine for the accelerator, and what the run loop needs
+/// from the board afterwards.
+pub struct Built {
+    /// The machine handed to the accelerator.
+    pub machine: accel::Machine,
+    /// Feeds console input to the board's UART.
+    pub serial_input: serial::PushFn,
+    /// Saves persistent state (flash images); called at every exit after the board exists.
+    pub flush: Box<dyn Fn() -> Result<(), String>>,
+}
+
+/// Runs the guest described by `args`; returns the exit status.
+pub fn run(args: &RunArgs, verbose: u8, stop: Arc<StopState>) -> Result<i32, VmmError> {
+    let r = resolve(args, verbose)?;
+    let regions: Vec<(u64, u64)> = match r.board.name {
+        "g233" => crate::g233::ram_regions(r.ram_size),
+        other => return Err(VmmError::Board(format!("board {other} has no run support"))),
+    };
+    let ram = memory::create(&regions, &r.mem)?;
+    note(
+        verbose,
+        &format!(
+            "{} ({} pages)",
+            ram.description,
+            memory::human(ram.page_size)
+        ),
+    );
+    let serial_out = serial::output(&r.serial)?;
+    let built = match r.board.name {
+        "g233" => crate::g233::build(&r, ram.mem, serial_out)?,
+        other => return Err(VmmError::Board(format!("board {other} has no run support"))),
+    };
+    let result = run_built(&r, built.machine, built.serial_input, stop.clone());
+    let flushed = (built.flush)();
+    let code = result?;
+    if let Err(e) = flushed {
+        eprintln!("vmm: error: saving flash images failed: {e}; check the files and free space");
+        return Ok(if code == 0 { 1 } else { code });
+    }
+    Ok(code)
+}
+
+fn run_built(
+    r: &Resolved,
+    machine: accel::Machine,
+    serial_input: serial::PushFn,
+    stop: Arc<StopState>,
+) -> Result<i32, VmmError> {
+    stop.attach(machine.hart.clone());
+    if let Some(t) = r.timeout {
+        stop::spawn_timeout(stop.clone(), t)
+            .map_err(|e| VmmError::Board(format!("cannot start the timeout thread: {e}")))?;
+    }
+    let _raw = if r.serial == SerialSpec::Stdio {
+        let raw = if serial::stdin_is_tty() {
+            serial::enter_raw_mode()
+                .map_err(|e| log::warn!("cannot put the terminal in raw mode: {e}"))
+                .ok()
+        } else {
+            None
+        };
+        serial::spawn_stdin_thread(serial_input, stop.clone())
+            .map_err(|e| VmmError::Board(format!("cannot start the console thread: {e}")))?;
+        raw
+    } else {
+        None
+    };
+    let opts = accel::RunOptions {
+        semihosting: r.semihosting,
+        console: Box::new(serial::StdoutWriter),
+        // With a stdio serial console stdin belongs to the UART.
+        console_in: if r.serial == SerialSpec::Stdio {
+            None
+        } else {
+            Some(Box::new(std::io::stdin()))
+        },
+    };
+    if let Some(reason) = stop.reason() {
+        // Stopped while setting up (e.g. during a long --mem-prealloc).
+        return Ok(exit_code(GuestExit::HostStop, Some(reason), r.verbose));
+    }
+    let exit = accel::run(r.accel.0, machine, opts)?;
+    Ok(exit_code(exit, stop.reason(), r.verbose))
+}
+
+/// The process exit status for how the guest ended (`reason`: the host's stop reason, if any).
+pub fn exit_code(exit: GuestExit, reason: Option<StopReason>, verbose: u8) -> i32 {
+    match exit {
+        GuestExit::Semihosting(code) => {
+            note(
+                verbose,
+                &format!("guest exited through semihosting with {code}"),
+            );
+            code
+        }
+        GuestExit::Poweroff(code) => {
+            note(verbose, &format!("guest powered off with status {code}"));
+            code
+        }
+        GuestExit::Reset => {
+            eprintln!("vmm: the guest asked for a reset, which is not supported yet; stopped");
+            0
+        }
+        GuestExit::HostStop => match reason {
+            Some(StopReason::Timeout(t)) => {
+                eprintln!(
+                    "vmm: timeout: the guest ran for {}s (--timeout) and was stopped",
+                    t.as_secs_f64()
+                );
+                StopReason::Timeout(t).exit_code()
+            }
+            Some(r @ StopReason::Signal(n)) => {
+                note(verbose, &format!("stopped by signal {n}"));
+                r.exit_code()
+            }
+            Some(StopReason::UserQuit) => 0,
+            None => {
+                log::warn!("the accelerator stopped without a host request");
+                0
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> RunArgs {
+        let mut v = vec!["vmm", "run"];
+        v.extend_from_slice(extra);
+        match crate::cli::Cli::try_parse_from(v).unwrap().command {
+            Some(crate::cli::Command::Run(r)) => *r,
+            _ => panic!("run expected"),
+        }
+    }
+
+    #[test]
+    fn defaults_resolve_to_the_builtin_guest() {
+        let r = resolve(&args(&[]), 0).unwrap();
+        assert_eq!(r.board.name, "g233");
+        assert_eq!(r.ram_size, r.board.default_ram);
+        assert!(r.semihosting);
+        assert_eq!(r.kernel.path, PathBuf::from("(built-in)"));
+        assert_eq!(r.mem.backend, MemBackend::Anon);
+        assert_eq!(r.clock, ClockMode::Host);
+    }
+
+    #[test]
+    fn values_resolve() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = dir.path().join("k.bin");
+        std::fs::write(&k, [1, 2, 3]).unwrap();
+        let ks = k.to_str().unwrap();
+        let r = resolve(
+            &args(&[
+                "--kernel",
+                ks,
+                "--memory",
+                "64M",
+                "--mem-path",
+                "/tmp",
+                "--icount",
+                "--timeout",
+                "2.5",
+                "--serial",
+                "none",
+                "--accel",
+                "tcg",
+            ]),
+            0,
+        )
+        .unwrap();
+        assert_eq!(r.ram_size, 64 << 20);
+        assert_eq!(r.mem.backend, MemBackend::File);
+        assert_eq!(
+            r.clock,
+            ClockMode::Icount {
+                insns_per_tick: 100
+            }
+        );
+        assert_eq!(r.timeout, Some(Duration::from_millis(2500)));
+        assert_eq!(r.serial, SerialSpec::None);
+        assert!(!r.semihosting);
+        assert_eq!(&*r.kernel.bytes, &[1, 2, 3]);
+    }
+
+    #[test]
+    fn bad_values_are_one_line_errors() {
+        for (extra, needle) in [
+            (&["--board", "nope"][..], "unknown board 'nope'"),
+            (&["--memory", "lots"][..], "invalid size 'lots'"),
+            (&["--memory", "0"][..], "size is 0"),
+            (&["--serial", "pty"][..], "--serial"),
+            (&["--flash", "zero=x"][..], "--flash"),
+            (&["--timeout=-1"][..], "--timeout"),
+            (&["--icount", "0"][..], "--icount 0"),
+            (&["--kernel", "/nonexistent/k"][..], "kernel /nonexistent/k"),
+            (&["--loader", "/nonexistent/l"][..], "/nonexistent/l"),
+        ] {
+            let e = resolve(&args(extra), 0).err().expect("an error");
+            let msg = e.one_line();
+            assert!(msg.contains(needle), "{extra:?}: {msg}");
+            assert!(!msg.contains('\n'));
+            assert_eq!(e.exit_code(), 1);
+        }
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(exit_code(GuestExit::Semihosting(7), None, 0), 7);
+        assert_eq!(exit_code(GuestExit::Poweroff(0), None, 0), 0);
+        assert_eq!(
+            exit_code(
+                GuestExit::HostStop,
+                Some(StopReason::Timeout(Duration::from_secs(1))),
+                0
+            ),
+            124
+        );
+        assert_eq!(
+            exit_code(GuestExit::HostStop, Some(StopReason::Signal(2)), 0),
+            130
+        );
+        assert_eq!(
+            exit_code(GuestExit::HostStop, Some(StopReason::UserQuit), 0),
+            0
+        );
+    }
+}

@@ -1,0 +1,483 @@
+//! Runs the `vmm` binary: help, listings, every bad input (one stderr line, non-zero exit, no
+//! panic), memory backends end to end, timeout and signals.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const VMM: &str = env!("CARGO_BIN_EXE_vmm");
+const RAM: u64 = 0x8000_0000;
+
+fn vmm(args: &[&str]) -> Output {
+    Command::new(VMM)
+        .args(args)
+        .stdin(Stdio::null())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("vmm runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Asserts the run failed with status 1 and exactly one stderr line `vmm: error: ...` holding
+/// every needle.
+fn assert_one_line_error(args: &[&str], needles: &[&str]) {
+    let o = vmm(args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{args:?}: stderr {err}");
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "{args:?}: not one line: {err}");
+    assert!(err.starts_with("vmm: error: "), "{args:?}: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{args:?}: {err:?} lacks {n:?}");
+    }
+}
+
+/// A little-endian RISC-V ELF64 executable with one PT_LOAD segment.
+fn riscv_elf(paddr: u64, data: &[u8], memsz: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(b"\x7fELF\x02\x01\x01\x00");
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+    out.extend_from_slice(&243u16.to_le_bytes()); // EM_RISCV
+    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&paddr.to_le_bytes()); // e_entry
+    out.extend_from_slice(&64u64.to_le_bytes()); // e_phoff
+    out.extend_from_slice(&0u64.to_le_bytes()); // e_shoff
+    out.extend_from_slice(&0u32.to_le_bytes());
+    for v in [64u16, 56, 1, 64, 0, 0] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&1u32.to_le_bytes()); // PT_LOAD
+    out.extend_from_slice(&7u32.to_le_bytes());
+    out.extend_from_slice(&120u64.to_le_bytes()); // p_offset
+    out.extend_from_slice(&paddr.to_le_bytes()); // p_vaddr
+    out.extend_from_slice(&paddr.to_le_bytes()); // p_paddr
+    out.extend_from_slice(&(data.len() as u64).to_le_bytes());
+    out.extend_from_slice(&memsz.to_le_bytes());
+    out.extend_from_slice(&0x1000u64.to_le_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// A raw G233 program that loops forever at 0x8000_0000 (`j .`).
+fn forever(dir: &Path) -> PathBuf {
+    write(dir, "forever.bin", &0x0000_006fu32.to_le_bytes())
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn help_documents_commands_flags_and_exit_status() {
+    let o = vmm(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    for n in [
+        "run",
+        "boards",
+        "accels",
+        "EXIT STATUS",
+        "124",
+        "128+N",
+        "EXAMPLES",
+    ] {
+        assert!(out.contains(n), "--help lacks {n}");
+    }
+    let o = vmm(&["run", "--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    for n in [
+        "--accel",
+        "--board",
+        "--kernel",
+        "--bios",
+        "--initrd",
+        "--append",
+        "--memory",
+        "--mem-backend",
+        "--mem-path",
+        "--hugepages",
+        "--mem-prealloc",
+        "--mem-shared",
+        "--serial",
+        "--semihosting",
+        "--flash",
+        "--loader",
+        "--timeout",
+        "--icount",
+        "--verbose",
+        "EXIT STATUS",
+        "BOOT FLOW",
+        "Ctrl-A x",
+    ] {
+        assert!(out.contains(n), "run --help lacks {n}");
+    }
+}
+
+#[test]
+fn boards_and_accels() {
+    let o = vmm(&["boards"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(out.lines().any(|l| l.starts_with("g233 ")), "{out}");
+    let o = vmm(&["accels"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(out.contains("kvm ") && out.contains("tcg "), "{out}");
+    assert!(out.contains("board g233"), "{out}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let o = vmm(&["run", "--no-such-flag"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = vmm(&["run", "--accel", "hvf"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn bad_images_are_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_one_line_error(
+        &["run", "--kernel", "/nonexistent/k.elf"],
+        &["kernel /nonexistent/k.elf", "No such file"],
+    );
+    let good = riscv_elf(RAM, &[0x6f, 0, 0, 0], 4);
+    let trunc = write(dir.path(), "trunc.elf", &good[..100]);
+    assert_one_line_error(
+        &["run", "--kernel", s(&trunc)],
+        &["trunc.elf", "truncated ELF"],
+    );
+    let beyond = write(
+        dir.path(),
+        "beyond.elf",
+        &riscv_elf(RAM + (64 << 20), &[1; 16], 16),
+    );
+    assert_one_line_error(
+        &["run", "--memory", "16M", "--kernel", s(&beyond)],
+        &[
+            "beyond.elf",
+            "0x84000000..0x84000010",
+            "0x80000000..0x81000000",
+            "--memory",
+        ],
+    );
+    let raw = write(dir.path(), "big.bin", &vec![0u8; 3 << 20]);
+    assert_one_line_error(
+        &[
+            "run",
+            "--memory",
+            "2M",
+            "--bios",
+            "none",
+            "--kernel",
+            s(&raw),
+        ],
+        &["big.bin", "outside guest RAM", "--memory"],
+    );
+    let not_elf = write(dir.path(), "blob.bin", b"not an elf");
+    assert_one_line_error(
+        &["run", "--loader", s(&not_elf)],
+        &["blob.bin", "--loader takes ELF"],
+    );
+    let overlap = write(dir.path(), "overlap.elf", &riscv_elf(RAM, &[1; 16], 16));
+    assert_one_line_error(
+        &["run", "--loader", s(&overlap)],
+        &["overlap.elf", "overlaps the kernel"],
+    );
+    let fw = write(dir.path(), "fw.bin", &[0x6f, 0, 0, 0]);
+    let under_fw = write(dir.path(), "under-fw.elf", &riscv_elf(RAM, &[1; 16], 16));
+    assert_one_line_error(
+        &["run", "--bios", s(&fw), "--kernel", s(&under_fw)],
+        &["under-fw.elf", "overlaps the firmware"],
+    );
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn x86_elf_on_g233_names_both_machines() {
+    assert_one_line_error(
+        &["run", "--kernel", "/bin/true"],
+        &["/bin/true", "another machine", "x86-64", "riscv64"],
+    );
+}
+
+#[test]
+fn bad_memory_is_one_line_error() {
+    assert_one_line_error(&["run", "--memory", "0"], &["size is 0", "--memory"]);
+    assert_one_line_error(
+        &["run", "--memory", "lots"],
+        &["invalid size 'lots'", "512M"],
+    );
+    assert_one_line_error(
+        &["run", "--memory", "64T"],
+        &["more than the host's RAM", "--memory"],
+    );
+    assert_one_line_error(
+        &["run", "--mem-path", "/nonexistent/ram"],
+        &["/nonexistent/ram", "no such file"],
+    );
+    assert_one_line_error(&["run", "--mem-backend", "file"], &["--mem-path"]);
+}
+
+#[test]
+fn read_only_mem_path_is_one_line_error() {
+    let parent = tempfile::tempdir().unwrap();
+    let ro = parent.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    std::fs::set_permissions(&ro, std::os::unix::fs::PermissionsExt::from_mode(0o555)).unwrap();
+    // Root ignores permissions: make the directory immutable instead.
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| stdout(&o).trim() == "0");
+    let immutable = root
+        && Command::new("chattr")
+            .arg("+i")
+            .arg(&ro)
+            .status()
+            .is_ok_and(|s| s.success());
+    if root && !immutable {
+        eprintln!("skipped: root and no chattr +i here");
+        return;
+    }
+    let result = std::panic::catch_unwind(|| {
+        assert_one_line_error(
+            &["run", "--memory", "16M", "--mem-path", s(&ro)],
+            &[s(&ro), "read-only"],
+        )
+    });
+    if immutable {
+        let _ = Command::new("chattr").arg("-i").arg(&ro).status();
+    }
+    std::fs::set_permissions(&ro, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    if let Err(p) = result {
+        std::panic::resume_unwind(p);
+    }
+}
+
+#[test]
+fn bad_board_accel_flash_serial() {
+    assert_one_line_error(
+        &["run", "--board", "nope"],
+        &["unknown board 'nope'", "g233"],
+    );
+    #[cfg(not(target_arch = "riscv64"))]
+    assert_one_line_error(
+        &["run", "--accel", "kvm"],
+        &["--accel kvm", "g233", "--accel tcg"],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let small = write(dir.path(), "small.bin", &[0xff; 1000]);
+    let arg = format!("0={}", s(&small));
+    assert_one_line_error(&["run", "--flash", &arg], &["small.bin", "2097152"]);
+    assert_one_line_error(&["run", "--flash", "2=x.bin"], &["chip selects 0", "1"]);
+    assert_one_line_error(&["run", "--flash", "x.bin"], &["--flash", "CS=PATH"]);
+    assert_one_line_error(&["run", "--serial", "pty"], &["--serial", "stdio"]);
+    assert_one_line_error(&["run", "--timeout", "soon"], &["--timeout", "seconds"]);
+    assert_one_line_error(
+        &["run", "--bios", "/nonexistent/fw.bin"],
+        &["/nonexistent/fw.bin"],
+    );
+}
+
+/// Runs the looping guest for a short `--timeout` with `extra` options; returns the output.
+fn run_forever(extra: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let k = forever(dir.path());
+    let mut args = vec![
+        "run",
+        "--bios",
+        "none",
+        "--kernel",
+        s(&k),
+        "--timeout",
+        "0.3",
+    ];
+    args.extend_from_slice(extra);
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    vmm(&refs)
+}
+
+fn assert_timed_out(o: &Output) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(124), "stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("timeout"), "{err}");
+}
+
+#[test]
+fn timeout_exits_124_with_one_line() {
+    let start = Instant::now();
+    assert_timed_out(&run_forever(&["--memory", "64M"]));
+    assert!(start.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn memory_backends_run_the_guest() {
+    assert_timed_out(&run_forever(&["--memory", "64M", "--mem-backend", "memfd"]));
+    assert_timed_out(&run_forever(&[
+        "--memory",
+        "64M",
+        "--mem-prealloc",
+        "--mem-shared",
+    ]));
+    let dir = tempfile::tempdir().unwrap();
+    assert_timed_out(&run_forever(&[
+        "--memory",
+        "64M",
+        "--mem-path",
+        s(dir.path()),
+    ]));
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "the RAM file in a --mem-path directory is unlinked"
+    );
+    let file = dir.path().join("ram.img");
+    std::fs::write(&file, b"").unwrap();
+    assert_timed_out(&run_forever(&[
+        "--memory",
+        "16M",
+        "--mem-path",
+        s(&file),
+        "--mem-prealloc",
+    ]));
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), 16 << 20);
+    let data = std::fs::read(&file).unwrap();
+    assert_eq!(
+        &data[..4],
+        &0x0000_006fu32.to_le_bytes(),
+        "guest RAM is the file"
+    );
+}
+
+#[test]
+fn hugepages_run_or_fail_in_one_line() {
+    let pool = "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages";
+    let free: u64 = std::fs::read_to_string(pool)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    let args = ["--memory", "4M", "--mem-backend", "memfd", "--hugepages"];
+    if free >= 2 {
+        assert_timed_out(&run_forever(&args));
+    } else {
+        let dir = tempfile::tempdir().unwrap();
+        let k = forever(dir.path());
+        let mut a = vec!["run", "--bios", "none", "--kernel", s(&k)];
+        a.extend_from_slice(&args);
+        assert_one_line_error(&a, &["huge pages", "nr_hugepages"]);
+        eprintln!("skipped: the positive huge page run (no free 2 MiB pages)");
+    }
+    let hugetlbfs = std::fs::read_to_string("/proc/mounts").ok().and_then(|m| {
+        m.lines().find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.get(2) == Some(&"hugetlbfs")).then(|| f[1].to_string())
+        })
+    });
+    match hugetlbfs {
+        Some(dir) if free >= 2 => {
+            assert_timed_out(&run_forever(&["--memory", "4M", "--mem-path", &dir]))
+        }
+        Some(dir) => assert_one_line_error(
+            &["run", "--memory", "4M", "--mem-path", &dir],
+            &[&dir, "huge pages"],
+        ),
+        None => eprintln!("skipped: no hugetlbfs mount"),
+    }
+    // Not a multiple of the huge page size: always refused.
+    assert_one_line_error(
+        &[
+            "run",
+            "--memory",
+            "3M",
+            "--mem-backend",
+            "memfd",
+            "--hugepages",
+        ],
+        &["multiple of", "--memory"],
+    );
+}
+
+fn stop_with_signal(sig: i32) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let k = forever(dir.path());
+    let child = Command::new(VMM)
+        .args([
+            "run",
+            "--bios",
+            "none",
+            "--memory",
+            "64M",
+            "--kernel",
+            s(&k),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(child.id() as i32, sig) };
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn signals_exit_128_plus_n() {
+    let o = stop_with_signal(libc::SIGTERM);
+    assert_eq!(o.status.code(), Some(143), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"));
+    let o = stop_with_signal(libc::SIGINT);
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+}
+
+#[test]
+fn default_guest_runs_and_exits_0() {
+    let o = Command::new(VMM)
+        .args(["--timeout", "60"])
+        .stdin(Stdio::null())
+        .output();
+    // `--timeout` belongs to `run`: with no command only -v is accepted.
+    assert_eq!(o.unwrap().status.code(), Some(2));
+    let mut child = Command::new(VMM)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let o = child.wait_with_output().unwrap();
+    let out = stdout(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stdout {out} stderr {}",
+        stderr(&o)
+    );
+    assert!(out.contains("G233 default guest"), "{out}");
+}
