@@ -24,5 +24,5 @@ pub mod x86;
 pub use error::KvmError;
 pub use kick::Kicker;
 pub use runner::{start, RunOutcome, RunningVm, StopHandle};
-pub use vcpu::{suberror_name, KvmVcpu, VcpuIo, VcpuStop};
+pub use vcpu::{first_kvm_run, suberror_name, KvmVcpu, VcpuIo, VcpuStop};
 pub use vm::{probe, IoEventSpace, KvmVm};

@@ -35,6 +35,13 @@ pub enum VcpuStop {
     Halted,
 }
 
+static FIRST_RUN: std::sync::OnceLock<std::time::SystemTime> = std::sync::OnceLock::new();
+
+/// When the first `KVM_RUN` of this process was issued (for start-up measurements).
+pub fn first_kvm_run() -> Option<std::time::SystemTime> {
+    FIRST_RUN.get().copied()
+}
+
 /// At most this many distinct unmapped addresses are logged per vCPU.
 const UNMAPPED_LOG_LIMIT: usize = 64;
 
@@ -93,6 +100,7 @@ impl KvmVcpu {
     pub fn run(&mut self, io: &VcpuIo) -> Result<VcpuStop, KvmError> {
         crate::kick::install_handler()?;
         let _published = RunPointerGuard::new(self.fd.get_kvm_run());
+        FIRST_RUN.get_or_init(std::time::SystemTime::now);
         loop {
             if let Some(req) = io.stop.exit_request() {
                 return Ok(VcpuStop::Requested(req));

@@ -34,7 +34,15 @@ fn guest(name: &str) -> PathBuf {
     let st = std::process::Command::new("gcc")
         .args(["-nostdlib", "-static", "-no-pie", "-Wl,--build-id=none"])
         .arg("-Wl,--no-warn-rwx-segments")
-        .arg(format!("-Wl,-T,{}", src.join("link.ld").display()))
+        .arg(format!(
+            "-Wl,-T,{}",
+            src.join(if name.ends_with("_pvh") {
+                "link-pvh.ld"
+            } else {
+                "link.ld"
+            })
+            .display()
+        ))
         .arg("-o")
         .arg(&elf)
         .arg(src.join(format!("{name}.S")))
@@ -379,4 +387,16 @@ fn kvm_internal_error_is_reported_with_instruction_and_registers() {
         Ok(RunOutcome::Poweroff(7)) => eprintln!("this KVM emulates POPCNT; nothing to report"),
         other => panic!("unexpected result {other:?}"),
     }
+}
+
+#[test]
+fn kvm_pvh_entry_runs_a_32bit_guest() {
+    if !kvm_usable() {
+        return;
+    }
+    let (m, vcpu) = machine(&guest("hello_pvh"), |_| {});
+    assert_eq!(m.board.entry().mode, X86Mode::Protected32);
+    let out = run(&m, vcpu, T, |_| {}).unwrap();
+    assert_eq!(out, RunOutcome::Poweroff(0));
+    assert!(m.serial.text().contains("HELLO"));
 }

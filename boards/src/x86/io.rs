@@ -94,11 +94,27 @@ impl MutEventSubscriber for VirtioNotify {
     }
 }
 
+/// Wakes the loop so it sees the stop flag at once.
+struct Wake(EventFd);
+
+impl MutEventSubscriber for Wake {
+    fn process(&mut self, _events: Events, _ops: &mut EventOps) {
+        let _ = self.0.read();
+    }
+
+    fn init(&mut self, ops: &mut EventOps) {
+        if let Err(e) = ops.add(Events::new(&self.0, EventSet::IN)) {
+            log::warn!("board I/O loop: cannot watch its wake-up eventfd: {e:?}");
+        }
+    }
+}
+
 type Subscriber = Arc<Mutex<dyn MutEventSubscriber + Send>>;
 
 /// The running I/O thread; stop it with [`IoThread::stop`].
 pub struct IoThread {
     stop: Arc<AtomicBool>,
+    wake: Option<EventFd>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -141,6 +157,10 @@ impl IoThread {
                 fds,
             })));
         }
+        let wake = EventFd::new(libc::EFD_NONBLOCK | libc::EFD_CLOEXEC)
+            .map_err(|e| BoardError::Config(format!("event loop: {e}")))?;
+        let wake2 = wake.try_clone().ok();
+        mgr.add_subscriber(Arc::new(Mutex::new(Wake(wake))));
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
         let thread = std::thread::Builder::new()
@@ -159,6 +179,7 @@ impl IoThread {
             .map_err(|e| BoardError::Config(format!("I/O thread: {e}")))?;
         Ok(IoThread {
             stop,
+            wake: wake2,
             thread: Some(thread),
         })
     }
@@ -170,6 +191,9 @@ impl IoThread {
 
     fn shutdown(&mut self) {
         self.stop.store(true, Ordering::Release);
+        if let Some(w) = &self.wake {
+            let _ = w.write(1);
+        }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }

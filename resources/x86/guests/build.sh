@@ -7,7 +7,9 @@ out=${1:-$here/build}
 mkdir -p "$out"
 for s in "$here"/*.S; do
     n=$(basename "$s" .S)
+    ld=link.ld
+    case "$n" in *_pvh) ld=link-pvh.ld ;; esac
     gcc -nostdlib -static -no-pie -Wl,--build-id=none -Wl,--no-warn-rwx-segments \
-        -Wl,-T,"$here/link.ld" -o "$out/$n.elf" "$s"
+        -Wl,-T,"$here/$ld" -o "$out/$n.elf" "$s"
 done
 echo "guests in $out"
