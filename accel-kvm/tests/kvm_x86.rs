@@ -171,7 +171,17 @@ fn run(
     timeout: Duration,
     during: impl FnOnce(&Machine),
 ) -> Result<RunOutcome, KvmError> {
-    let io = m.board.start_io(None).unwrap();
+    run_with_input(m, vcpu, timeout, None, during)
+}
+
+fn run_with_input(
+    m: &Machine,
+    vcpu: accel_kvm::KvmVcpu,
+    timeout: Duration,
+    input: Option<std::fs::File>,
+    during: impl FnOnce(&Machine),
+) -> Result<RunOutcome, KvmError> {
+    let io = m.board.start_io(input).unwrap();
     let running = accel_kvm::start(
         vec![vcpu],
         VcpuIo {
@@ -399,4 +409,30 @@ fn kvm_pvh_entry_runs_a_32bit_guest() {
     let out = run(&m, vcpu, T, |_| {}).unwrap();
     assert_eq!(out, RunOutcome::Poweroff(0));
     assert!(m.serial.text().contains("HELLO"));
+}
+
+#[test]
+fn kvm_host_input_reaches_com1_through_the_io_thread() {
+    use std::os::fd::FromRawFd;
+    if !kvm_usable() {
+        return;
+    }
+    let (m, vcpu) = machine(&guest("echo"), |_| {});
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe(2) fills the two-element array.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors were just created and are owned by nothing else.
+    let (rd, mut wr) = unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    };
+    let out = run_with_input(&m, vcpu, T, Some(rd), |m| {
+        assert!(m.serial.wait_for("READY", T));
+        wr.write_all(b"Z").unwrap();
+    })
+    .unwrap();
+    assert_eq!(out, RunOutcome::Poweroff(i32::from(b'Z')));
+    assert!(m.serial.text().contains("GOT Z"));
 }
