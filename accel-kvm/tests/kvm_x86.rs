@@ -436,3 +436,62 @@ fn kvm_host_input_reaches_com1_through_the_io_thread() {
     assert_eq!(out, RunOutcome::Poweroff(i32::from(b'Z')));
     assert!(m.serial.text().contains("GOT Z"));
 }
+
+/// The vmlinux built by `resources/x86/linux/build-kernel.sh`, if it is in the cache.
+fn cached_vmlinux() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("VMM_X86_VMLINUX") {
+        return Some(PathBuf::from(p));
+    }
+    let cache = std::env::var("VMM_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/vmm")
+        });
+    let dir = std::fs::read_dir(cache.join("linux")).ok()?;
+    dir.filter_map(|e| e.ok().map(|e| e.path())).find(|p| {
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("vmlinux-x86_64-"))
+    })
+}
+
+#[test]
+fn kvm_linux_prints_its_banner_and_ends_cleanly_or_with_a_clear_error() {
+    if !kvm_usable() {
+        return;
+    }
+    let Some(vmlinux) = cached_vmlinux() else {
+        eprintln!("skipping: no x86_64 vmlinux cached; run resources/x86/linux/build-kernel.sh");
+        return;
+    };
+    let mut disk = tempfile::NamedTempFile::new().unwrap();
+    disk.write_all(&vec![0u8; 1 << 20]).unwrap();
+    let path = disk.path().to_path_buf();
+    let (m, vcpu) = machine(&vmlinux, |c| {
+        c.ram_size = 128 << 20;
+        c.cmdline = format!("{} earlyprintk=serial", boards::x86::DEFAULT_CMDLINE);
+        c.rng = true;
+        c.disks.push(boards::x86::DiskConfig {
+            path,
+            read_only: true,
+        });
+    });
+    let out = run(&m, vcpu, Duration::from_secs(120), |_| {});
+    let text = m.serial.text();
+    eprintln!("--- serial ---\n{text}\n--- outcome: {out:?}");
+    assert!(text.contains("Linux version"), "no banner: {text}");
+    match out {
+        // No root file system: the kernel panics and, with panic=1 and reboot=k, resets.
+        Ok(o) => assert!(
+            matches!(o, RunOutcome::Reset | RunOutcome::HostStop),
+            "{o:?}"
+        ),
+        // The software KVM of the development host stops at an instruction it cannot emulate.
+        Err(KvmError::Internal { detail, .. }) => {
+            assert!(
+                detail.contains("instruction bytes") && detail.contains("rip="),
+                "{detail}"
+            )
+        }
+        Err(e) => panic!("unexpected error: {e}"),
+    }
+}
