@@ -10,8 +10,10 @@ use crate::memory::MemBackend;
 
 const EXIT_STATUS: &str = "\
 EXIT STATUS:
-  N      the guest's semihosting exit code (SYS_EXIT / SYS_EXIT_EXTENDED)
-  0      the guest powered off cleanly (or a command other than run succeeded)
+  N      the guest's semihosting exit code (SYS_EXIT / SYS_EXIT_EXTENDED), or the failure code
+         it powered off with (g233 test finisher); modulo 256, but never 0 for a failure
+  0      the guest powered off cleanly, or the user quit with Ctrl-A x (or a command other
+         than run succeeded)
   1      VMM or user error (bad value, missing file, image that does not fit...); one line on
          stderr: `vmm: error: <problem>; <fix>`
   2      usage error (unknown option, missing value), reported by the argument parser

@@ -127,9 +127,12 @@ fn load_bare_metal(r: &Resolved, mem: &GuestMemoryMmap) -> Result<(), VmmError> 
     note(
         r.verbose,
         &format!(
-            "kernel {}: {:?} at {:#x}..{:#x}",
+            "kernel {}: {} at {:#x}..{:#x}",
             k.path.display(),
-            img.kind,
+            match img.kind {
+                loader::ImageKind::Elf => "ELF",
+                loader::ImageKind::Raw => "raw",
+            },
             img.start,
             img.end
         ),

@@ -232,6 +232,15 @@ fn run_built(
     Ok(exit_code(exit, stop.reason(), r.verbose))
 }
 
+/// A guest status as a process exit status: modulo 256 like `exit(3)`, except that a failure
+/// must not read as success (256 becomes 1, not 0).
+pub fn process_status(code: i32) -> i32 {
+    match code & 0xff {
+        0 if code != 0 => 1,
+        low => low,
+    }
+}
+
 /// The process exit status for how the guest ended (`reason`: the host's stop reason, if any).
 pub fn exit_code(exit: GuestExit, reason: Option<StopReason>, verbose: u8) -> i32 {
     match exit {
@@ -240,11 +249,11 @@ pub fn exit_code(exit: GuestExit, reason: Option<StopReason>, verbose: u8) -> i3
                 verbose,
                 &format!("guest exited through semihosting with {code}"),
             );
-            code
+            process_status(code)
         }
         GuestExit::Poweroff(code) => {
             note(verbose, &format!("guest powered off with status {code}"));
-            code
+            process_status(code)
         }
         GuestExit::Reset => {
             eprintln!("vmm: the guest asked for a reset, which is not supported yet; stopped");
@@ -359,6 +368,10 @@ mod tests {
     #[test]
     fn exit_codes() {
         assert_eq!(exit_code(GuestExit::Semihosting(7), None, 0), 7);
+        assert_eq!(exit_code(GuestExit::Semihosting(256), None, 0), 1);
+        assert_eq!(exit_code(GuestExit::Semihosting(-1), None, 0), 255);
+        assert_eq!(exit_code(GuestExit::Poweroff(0x3000), None, 0), 1);
+        assert_eq!(exit_code(GuestExit::Poweroff(3), None, 0), 3);
         assert_eq!(exit_code(GuestExit::Poweroff(0), None, 0), 0);
         assert_eq!(
             exit_code(

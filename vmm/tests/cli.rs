@@ -481,3 +481,92 @@ fn default_guest_runs_and_exits_0() {
     );
     assert!(out.contains("G233 default guest"), "{out}");
 }
+
+/// Raw G233 program: semihosting SYS_EXIT_EXTENDED with code 7, then `j .`.
+const EXIT7: [u32; 12] = [
+    0x0200_0513, // li a0, 0x20
+    0x0000_0597, // auipc a1, 0
+    0x01c5_8593, // addi a1, a1, 28  (-> block)
+    0x01f0_1013, // slli zero, zero, 0x1f
+    0x0010_0073, // ebreak
+    0x4070_5013, // srai zero, zero, 7
+    0x0000_006f, // j .
+    0,
+    0x0002_0026, // block: ADP_Stopped_ApplicationExit
+    0,
+    7, // exit code
+    0,
+];
+
+/// Raw G233 program: test finisher FAIL with code 3 (0x33333 to 0x100000), then `j .`.
+const POWEROFF3: [u32; 5] = [
+    0x0010_02b7, // lui t0, 0x100
+    0x0003_3337, // lui t1, 0x33
+    0x3333_0313, // addi t1, t1, 0x333
+    0x0062_a023, // sw t1, 0(t0)
+    0x0000_006f, // j .
+];
+
+fn words(dir: &Path, name: &str, w: &[u32]) -> PathBuf {
+    let bytes: Vec<u8> = w.iter().flat_map(|x| x.to_le_bytes()).collect();
+    write(dir, name, &bytes)
+}
+
+#[test]
+fn guest_exit_codes_become_vmm_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let exit7 = words(dir.path(), "exit7.bin", &EXIT7);
+    let base = [
+        "run",
+        "--bios",
+        "none",
+        "--memory",
+        "64M",
+        "--kernel",
+        s(&exit7),
+    ];
+    let mut args = base.to_vec();
+    args.push("--semihosting");
+    let o = vmm(&args);
+    assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
+    // Without --semihosting the ebreak is a breakpoint exception: the guest does not exit.
+    let mut args = base.to_vec();
+    args.extend_from_slice(&["--timeout", "0.3"]);
+    assert_timed_out(&vmm(&args));
+    let off = words(dir.path(), "poweroff.bin", &POWEROFF3);
+    let o = vmm(&[
+        "run",
+        "--bios",
+        "none",
+        "--memory",
+        "64M",
+        "--kernel",
+        s(&off),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+}
+
+#[test]
+fn serial_backends_and_icount() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("serial.txt");
+    let arg = format!("file:{}", s(&out));
+    let o = vmm(&["run", "--serial", &arg, "--icount", "50"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("G233 default guest"), "{text}");
+    assert!(!stdout(&o).contains("G233 default guest"));
+    let o = vmm(&["run", "--serial", "none"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("G233 default guest"));
+}
+
+#[test]
+fn verbose_says_which_accelerator_and_why() {
+    let o = vmm(&["-v", "run", "--serial", "none"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("vmm: accelerator "), "{err}");
+    assert!(err.contains("of guest RAM"), "{err}");
+}
