@@ -570,3 +570,101 @@ fn verbose_says_which_accelerator_and_why() {
     assert!(err.contains("vmm: accelerator "), "{err}");
     assert!(err.contains("of guest RAM"), "{err}");
 }
+
+/// Raw G233 program: waits for one byte on UART0 and exits through semihosting with it.
+const READ_UART: [u32; 18] = [
+    0x1000_02b7, // lui t0, 0x10000
+    0x0182_a303, // 1: lw t1, 0x18(t0)   (FR)
+    0x0103_7313, // andi t1, t1, 0x10    (RXFE)
+    0xfe03_1ce3, // bnez t1, 1b
+    0x0002_a383, // lw t2, 0(t0)         (DR)
+    0x0ff3_f393, // andi t2, t2, 0xff
+    0x0000_0597, // auipc a1, 0
+    0x0205_8593, // addi a1, a1, 32      (-> block)
+    0x0075_b423, // sd t2, 8(a1)
+    0x0200_0513, // li a0, 0x20
+    0x01f0_1013, // slli zero, zero, 0x1f
+    0x0010_0073, // ebreak
+    0x4070_5013, // srai zero, zero, 7
+    0x0000_006f, // j .
+    0x0002_0026, // block: ADP_Stopped_ApplicationExit
+    0,
+    0, // exit code, written by the program
+    0,
+];
+
+#[test]
+fn stdin_reaches_the_guest_uart() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let k = words(dir.path(), "read-uart.bin", &READ_UART);
+    let mut child = Command::new(VMM)
+        .args(["run", "--bios", "none", "--memory", "64M", "--semihosting"])
+        .args(["--timeout", "20", "--kernel", s(&k)])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"A").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(i32::from(b'A')), "{}", stderr(&o));
+}
+
+/// Raw G233 program: programs 0x5A at address 0 of the CS0 flash (WREN, PP), then `j .`.
+const PROGRAM_FLASH: [u32; 28] = [
+    0x1001_82b7, // lui t0, 0x10018      (SPI0)
+    0x0440_0313, // li t1, 0x44          (SPE | MSTR)
+    0x0062_a023, // sw t1, 0(t0)         (CR1)
+    0x0110_0313, // li t1, 0x11          (CS0 enabled and active)
+    0x0062_a823, // sw t1, 16(t0)        (CSCTRL)
+    0x0060_0513, // li a0, 6             (WREN)
+    0x0400_00ef, // jal xfer
+    0x0002_a823, // sw zero, 16(t0)      (deselect)
+    0x0110_0313, // li t1, 0x11
+    0x0062_a823, // sw t1, 16(t0)
+    0x0020_0513, // li a0, 2             (page program)
+    0x02c0_00ef, // jal xfer
+    0x0000_0513, // li a0, 0             (address 0, 3 bytes)
+    0x0240_00ef, // jal xfer
+    0x0000_0513, // li a0, 0
+    0x01c0_00ef, // jal xfer
+    0x0000_0513, // li a0, 0
+    0x0140_00ef, // jal xfer
+    0x05a0_0513, // li a0, 0x5a          (data)
+    0x00c0_00ef, // jal xfer
+    0x0002_a823, // sw zero, 16(t0)
+    0x0000_006f, // j .
+    0x00a2_a623, // xfer: sw a0, 12(t0)  (DR)
+    0x0082_a303, // 1: lw t1, 8(t0)      (SR)
+    0x0013_7313, // andi t1, t1, 1       (RXNE)
+    0xfe03_0ce3, // beqz t1, 1b
+    0x00c2_a303, // lw t1, 12(t0)
+    0x0000_8067, // ret
+];
+
+#[test]
+fn flash_writes_survive_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = words(dir.path(), "flash.bin", &PROGRAM_FLASH);
+    let img = write(dir.path(), "cs0.img", &vec![0xff; 2 << 20]);
+    let flash = format!("0={}", s(&img));
+    let child = Command::new(VMM)
+        .args([
+            "run", "--bios", "none", "--memory", "64M", "--flash", &flash,
+        ])
+        .args(["--kernel", s(&k)])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(143), "{}", stderr(&o));
+    let data = std::fs::read(&img).unwrap();
+    assert_eq!(data.len(), 2 << 20);
+    assert_eq!(&data[..2], &[0x5a, 0xff]);
+}
