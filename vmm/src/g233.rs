@@ -337,15 +337,20 @@ mod tests {
         }
         let e = choose_firmware(Some(&BiosSpec::Path("/nonexistent/fw".into())), &fw).unwrap_err();
         assert!(e.to_string().contains("/nonexistent/fw"), "{e}");
-        // An ELF of another machine is reported when the rule inspects it.
-        let elf = std::fs::read("/bin/true").unwrap();
+    }
+
+    #[test]
+    fn bios_rule_reports_an_elf_of_another_machine() {
+        let mut elf = Image::builtin().bytes.into_owned();
+        elf[18..20].copy_from_slice(&62u16.to_le_bytes()); // EM_X86_64
         let k = Image {
             what: "kernel",
-            path: "/bin/true".into(),
+            path: "x86.elf".into(),
             bytes: Cow::Owned(elf),
         };
         let e = choose_firmware(None, &k).unwrap_err();
         assert!(e.to_string().contains("another machine"), "{e}");
+        assert!(e.to_string().starts_with("kernel x86.elf: "), "{e}");
     }
 
     #[test]

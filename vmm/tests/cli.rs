@@ -668,3 +668,77 @@ fn flash_writes_survive_sigterm() {
     assert_eq!(data.len(), 2 << 20);
     assert_eq!(&data[..2], &[0x5a, 0xff]);
 }
+
+/// Raw firmware: exits through semihosting with 42 when the fw_dynamic reset stub handed it
+/// `a2` -> fw_dynamic_info (magic "OSBI", next_addr 0x8020_0000) and `a1` -> a device tree;
+/// with 1 otherwise.
+const FW_CHECK: [u32; 30] = [
+    0x0006_3283, // ld t0, 0(a2)        (fw_dynamic_info.magic)
+    0x4942_5337, // li t1, 0x4942534f  ("OSBI")
+    0x34f3_031b,
+    0x0262_9a63, // bne t0, t1, fail
+    0x0005_e283, // lwu t0, 0(a1)       (device tree magic)
+    0x000e_e337, // li t1, 0xedfe0dd0
+    0xfe13_031b,
+    0x00c3_1313,
+    0xdd03_0313,
+    0x0062_9e63, // bne t0, t1, fail
+    0x0106_3283, // ld t0, 16(a2)       (next_addr)
+    0x4010_031b, // li t1, 0x80200000
+    0x0153_1313,
+    0x0062_9663, // bne t0, t1, fail
+    0x02a0_0393, // li t2, 42
+    0x0080_006f, // j done
+    0x0010_0393, // fail: li t2, 1
+    0x0000_0597, // done: la a1, block
+    0x0245_8593,
+    0x0075_b423, // sd t2, 8(a1)
+    0x0200_0513, // li a0, 0x20
+    0x01f0_1013, // slli zero, zero, 0x1f
+    0x0010_0073, // ebreak
+    0x4070_5013, // srai zero, zero, 7
+    0x0000_006f, // j .
+    0x0000_0013, // nop (align)
+    0x0002_0026, // block: ADP_Stopped_ApplicationExit
+    0x0000_0000,
+    0x0000_0000, // exit code, written by the program
+    0x0000_0000,
+];
+
+#[test]
+fn firmware_boot_passes_fdt_and_fw_dynamic_info() {
+    let dir = tempfile::tempdir().unwrap();
+    let fw = words(dir.path(), "fw.bin", &FW_CHECK);
+    let kernel = write(dir.path(), "Image", &[0x6f, 0, 0, 0]);
+    let initrd = write(dir.path(), "initrd", &[0u8; 4096]);
+    let o = vmm(&[
+        "run",
+        "--bios",
+        s(&fw),
+        "--kernel",
+        s(&kernel),
+        "--initrd",
+        s(&initrd),
+        "--append",
+        "console=ttyAMA0",
+        "--semihosting",
+        "--memory",
+        "128M",
+        "--timeout",
+        "20",
+    ]);
+    assert_eq!(o.status.code(), Some(42), "{}", stderr(&o));
+    // A bare-metal boot refuses --initrd and --append: they need a firmware boot.
+    assert_one_line_error(
+        &[
+            "run",
+            "--bios",
+            "none",
+            "--kernel",
+            s(&kernel),
+            "--append",
+            "x",
+        ],
+        &["--append", "--bios default"],
+    );
+}

@@ -588,6 +588,21 @@ mod tests {
     }
 
     #[test]
+    fn unmappable_file_system_message_names_fuse() {
+        let e = MemoryError::CannotMapShared {
+            path: "/mnt/fuse/ram".into(),
+            err: std::io::Error::from_raw_os_error(libc::ENODEV),
+            fuse: true,
+        };
+        let msg = e.to_string();
+        assert!(
+            msg.contains("/mnt/fuse/ram") && msg.contains("FUSE"),
+            "{msg}"
+        );
+        assert!(msg.contains("--mem-backend anon"), "{msg}");
+    }
+
+    #[test]
     fn human_sizes() {
         assert_eq!(human(512 * MIB), "512M");
         assert_eq!(human(2 << 30), "2G");
