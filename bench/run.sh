@@ -122,6 +122,16 @@ engine_cmd() {
     esac
 }
 
+# Prints the table name of engine $1.
+engine_name() {
+    case "$1" in
+    vmm-jit) echo "vmm (default flags)" ;;
+    vmm-nojit) echo "vmm --jit off" ;;
+    qemu-7.2) echo "QEMU 7.2" ;;
+    qemu-10) echo "QEMU 10" ;;
+    esac
+}
+
 # Prints why engine $1 cannot run, or nothing when it can.
 engine_unavailable() {
     case "$1" in
@@ -234,11 +244,11 @@ for prog in $PROGRAMS; do
     for engine in $ENGINES; do
         why=$(engine_unavailable "$engine")
         if [ -n "$why" ]; then
-            echo "| $prog | $engine | $why | | | | |" >>"$TABLE"
+            echo "| $prog | $(engine_name "$engine") | $why | | | | |" >>"$TABLE"
             continue
         fi
         if [ -n "${ERRS[$engine]:-}" ]; then
-            echo "| $prog | $engine | error: ${ERRS[$engine]} | | | | |" >>"$TABLE"
+            echo "| $prog | $(engine_name "$engine") | error: ${ERRS[$engine]} | | | | |" >>"$TABLE"
             continue
         fi
         wall=$(median ${WALLS[$engine]})
@@ -263,7 +273,7 @@ for prog in $PROGRAMS; do
             MISMATCHES=$((MISMATCHES + 1))
             echo "run.sh: CHECKSUM MISMATCH: $prog on $engine printed ${SUMS[$engine]}, QEMU printed $REF_SUM" >&2
         fi
-        echo "| $prog | $engine | $wall | ${insns:-?}$ins_note | $mips | $ratio | $verdict |" >>"$TABLE"
+        echo "| $prog | $(engine_name "$engine") | $wall | ${insns:-?}$ins_note | $mips | $ratio | $verdict |" >>"$TABLE"
     done
     unset WALLS ERRS SUMS INSNS
 done
@@ -271,13 +281,13 @@ done
 # --- report -------------------------------------------------------------------
 VMM_DESC=$VMM_STATUS
 if [ "$VMM_STATUS" = ok ]; then
-    VMM_DESC="$(cd "$ROOT" && git log -1 --format='%h %s' 2>/dev/null | cut -c 1-70)"
+    VMM_DESC="$VMM, built $(date -u -r "$VMM" '+%Y-%m-%d %H:%M UTC'); repository HEAD $(cd "$ROOT" && git log -1 --format='%h' 2>/dev/null)"
 fi
 {
     echo "# Benchmark results"
     echo
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'), host: $(grep -m 1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores, load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "- vmm: $VMM_DESC; JIT-off row: $([ $HAVE_JIT_FLAG -eq 1 ] && echo '--jit off' || echo 'n/a (no --jit flag)')"
+    echo "- vmm: $VMM_DESC; \`--jit\` flag: $([ $HAVE_JIT_FLAG -eq 1 ] && echo present || echo 'absent (JIT-off row n/a)')"
     echo "- QEMU 7.2: ${QEMU_VERSION:-not found}$([ -n "$QEMU10" ] && echo "; QEMU 10: ${QEMU10_VERSION:-not runnable ($QEMU10)}")"
     echo "- wall: median of $RUNS run(s), whole process (start-up included); guest insns: the program's own minstret count (QEMU rows: the exact count of an untimed \`-icount shift=0\` run, as QEMU's minstret counts host ticks otherwise); MIPS = insns / wall; time / QEMU 7.2 > 1 means slower than QEMU 7.2; checksum compared with QEMU's."
     echo
