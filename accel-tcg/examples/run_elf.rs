@@ -14,7 +14,9 @@ use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let path = args.get(1).ok_or("usage: run_elf <file.elf> [--icount N] [--host-clock]")?;
+    let path = args
+        .get(1)
+        .ok_or("usage: run_elf <file.elf> [--icount N] [--host-clock]")?;
     let mut mode = ClockMode::Icount { insns_per_tick: 1 };
     let mut k = 2;
     while k < args.len() {
@@ -32,7 +34,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bytes = std::fs::read(path)?;
     let elf = goblin::elf::Elf::parse(&bytes)?;
     let ram = GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(0x8000_0000), 256 << 20)])?;
-    for ph in elf.program_headers.iter().filter(|p| p.p_type == goblin::elf::program_header::PT_LOAD) {
+    for ph in elf
+        .program_headers
+        .iter()
+        .filter(|p| p.p_type == goblin::elf::program_header::PT_LOAD)
+    {
         let off = ph.p_offset as usize;
         let data = bytes
             .get(off..off + ph.p_filesz as usize)
@@ -44,7 +50,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let hart = Arc::new(HartInterrupts::new());
     let clock = Arc::new(GuestClock::new(mode, 10_000_000));
     let mut bus = Bus::new();
-    bus.insert(Arc::new(Mutex::new(Mswi::new(hart.clone()))), 0x200_0000, MSWI_SIZE)?;
+    bus.insert(
+        Arc::new(Mutex::new(Mswi::new(hart.clone()))),
+        0x200_0000,
+        MSWI_SIZE,
+    )?;
     bus.insert(
         Arc::new(Mutex::new(Mtimer::new(hart.clone(), clock.clone()))),
         0x200_4000,

@@ -117,12 +117,14 @@ impl Cpu {
 
     /// Decodes a block starting at virtual `pc` / physical `pa`. Returns the block and whether it
     /// may be cached (not if its only instruction straddles a page boundary).
-    fn translate_block(&mut self, pc: u64, pa: u64) -> Result<(Rc<Block>, bool), Exc> {
-        let page_end = (pa & PAGE_MASK) + 0x1000;
+    pub(crate) fn translate_block(&mut self, pc: u64, pa: u64) -> Result<(Rc<Block>, bool), Exc> {
+        // Offsets within the page avoid overflow at the top of the address space.
+        let page = pa & PAGE_MASK;
+        let mut off = pa & 0xfff;
         let mut insns = Vec::new();
-        let mut cur = pa;
         let hook = self.custom.take();
         let result = loop {
+            let cur = page | off;
             let Some(lo) = self.fetch_phys16(cur) else {
                 if insns.is_empty() {
                     break Err(Access::Exec.access_fault(pc));
@@ -130,14 +132,14 @@ impl Cpu {
                 break Ok(true);
             };
             let word = if lo & 3 == 3 {
-                if cur + 4 > page_end {
+                if off + 4 > 0x1000 {
                     if insns.is_empty() {
                         // A 32-bit instruction straddling two pages: fetch it through translation
                         // each time, without caching.
                         match self.fetch_insn(pc) {
                             Ok(w) => {
                                 insns.push(decode_with_hook(w, hook.as_deref()));
-                                cur += 4;
+                                off += 4;
                                 break Ok(false);
                             }
                             Err(e) => break Err(e),
@@ -145,7 +147,7 @@ impl Cpu {
                     }
                     break Ok(true);
                 }
-                let Some(hi) = self.fetch_phys16(cur + 2) else {
+                let Some(hi) = self.fetch_phys16(page | (off + 2)) else {
                     if insns.is_empty() {
                         break Err(Access::Exec.access_fault(pc.wrapping_add(2)));
                     }
@@ -157,8 +159,8 @@ impl Cpu {
             };
             let insn = decode_with_hook(word, hook.as_deref());
             insns.push(insn);
-            cur += insn.len as u64;
-            if insn.ends_block() || insns.len() >= MAX_BLOCK_INSNS || cur >= page_end {
+            off += insn.len as u64;
+            if insn.ends_block() || insns.len() >= MAX_BLOCK_INSNS || off >= 0x1000 {
                 break Ok(true);
             }
         };
@@ -166,12 +168,11 @@ impl Cpu {
         let cacheable = result?;
         let block = Rc::new(Block {
             pa,
-            end_pa: cur,
+            end_pa: page.wrapping_add(off),
             insns: insns.into_boxed_slice(),
         });
         self.blocks_translated += 1;
         if cacheable {
-            let page = pa & PAGE_MASK;
             self.blocks.insert(pa, block.clone());
             let list = self.code_pages.entry(page).or_default();
             let first = list.is_empty();

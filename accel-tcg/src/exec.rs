@@ -358,7 +358,7 @@ impl Cpu {
                 // One translation covers the aligned 64-byte block; check before writing.
                 self.translate(base, Access::Write, 64)?;
                 for k in 0..8 {
-                    self.store(base + 8 * k, 8, 0)?;
+                    self.store(base.wrapping_add(8 * k), 8, 0)?;
                 }
             }
             CboClean | CboFlush => {

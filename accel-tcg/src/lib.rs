@@ -23,6 +23,8 @@ mod semihosting;
 mod trap;
 
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod program_tests;
 #[cfg(test)]
 mod testutil;

@@ -191,7 +191,7 @@ impl Cpu {
         let Some(list) = self.code_pages.get_mut(&page) else {
             return;
         };
-        let end = pa + size;
+        let end = pa.saturating_add(size);
         let blocks = &mut self.blocks;
         let mut removed = false;
         list.retain(|&start| {
@@ -211,6 +211,23 @@ impl Cpu {
             self.jump_cache.clear();
             self.break_block = true;
         }
+    }
+
+    /// Drops translated code overlapping `[pa, pa + len)` of guest-physical memory (for host-side
+    /// writes to guest RAM, e.g. program loading while the CPU exists).
+    pub fn invalidate_code_range(&mut self, pa: u64, len: u64) {
+        let mut a = pa & PAGE_MASK;
+        let end = pa.saturating_add(len);
+        while a < end {
+            let lo = a.max(pa);
+            let hi = a.saturating_add(0x1000).min(end);
+            self.invalidate_code(lo, hi - lo);
+            match a.checked_add(0x1000) {
+                Some(n) => a = n,
+                None => break,
+            }
+        }
+        self.break_block = false;
     }
 
     /// Drops every translated block (fence.i).

@@ -94,7 +94,7 @@ impl Cpu {
     /// The permissions PMP grants uniformly over the 4 KiB page at `page`, or `None` if they
     /// differ within the page (the TLB must then not cache it).
     pub(crate) fn pmp_page_perms(&self, page: u64, eff: u8) -> Option<u8> {
-        let end = page + 0x1000;
+        let end = page.saturating_add(0x1000);
         for i in 0..16 {
             if let Some((lo, hi)) = self.pmp_range(i) {
                 if page >= hi || end <= lo {
