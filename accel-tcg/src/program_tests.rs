@@ -438,3 +438,193 @@ fn custom_instruction_hook_runs_with_guest_memory() {
     assert_eq!(read64(&cpu, RAM_BASE + 0x1000) as u32, 0x55aa);
     assert_eq!((cpu.x[10], cpu.x[11], cpu.x[12]), (7, 0, addr(bad)));
 }
+
+fn fadd_d(rd: u32, rs1: u32, rs2: u32, rm: u32) -> u32 {
+    r(0x01, rs2, rs1, rm, rd, 0x53)
+}
+
+fn fadd_s(rd: u32, rs1: u32, rs2: u32, rm: u32) -> u32 {
+    r(0x00, rs2, rs1, rm, rd, 0x53)
+}
+
+fn fmv_d_x(rd: u32, rs1: u32) -> u32 {
+    r(0x79, 0, rs1, 0, rd, 0x53)
+}
+
+fn fmv_x_d(rd: u32, rs1: u32) -> u32 {
+    r(0x71, 0, rs1, 0, rd, 0x53)
+}
+
+fn fmv_x_w(rd: u32, rs1: u32) -> u32 {
+    r(0x70, 0, rs1, 0, rd, 0x53)
+}
+
+#[test]
+fn fp_is_illegal_while_fs_is_off() {
+    let mut p = Vec::new();
+    set_mtvec(&mut p);
+    p.push(fadd_d(1, 2, 3, 7));
+    let (mut cpu, _) = machine(&p);
+    put(&mut cpu, HANDLER, &m_handler());
+    cpu.run_for(100);
+    assert_eq!((cpu.x[10], cpu.x[11]), (2, fadd_d(1, 2, 3, 7) as u64));
+}
+
+#[test]
+fn fp_arithmetic_nan_boxing_and_rounding_modes() {
+    let mut p = Vec::new();
+    set_mtvec(&mut p);
+    p.extend(li(T0, 1 << 13));
+    p.push(csrrs(ZERO, num::MSTATUS as u32, T0));
+    p.extend(li(T1, 0x4000_0000_0000_0000)); // 2.0
+    p.push(fmv_d_x(1, T1));
+    p.extend(li(T1, 0x3ff0_0000_0000_0000)); // 1.0
+    p.push(fmv_d_x(2, T1));
+    p.push(fadd_d(3, 1, 2, 7));
+    p.push(fmv_x_d(A3, 3)); // 3.0
+    p.push(fadd_s(4, 1, 2, 0)); // unboxed inputs: canonical NaN
+    p.push(fmv_x_w(A4, 4));
+    p.push(csrr(A5, num::MSTATUS));
+    p.push(csrrwi(ZERO, num::FRM as u32, 5)); // invalid frm
+    let bad = p.len();
+    p.push(fadd_d(3, 1, 2, 7)); // DYN with frm = 5: illegal
+    p.push(SPIN);
+    let (mut cpu, _) = machine(&p);
+    put(&mut cpu, HANDLER, &m_handler());
+    cpu.run_for(200);
+    assert_eq!(cpu.x[13], 0x4008_0000_0000_0000);
+    assert_eq!(cpu.x[14], 0x7fc0_0000);
+    assert_eq!(cpu.x[15] >> 63, 1, "SD reflects FS = Dirty");
+    assert_eq!(cpu.x[15] & (3 << 13), 3 << 13);
+    assert_eq!(
+        (cpu.x[10], cpu.x[11], cpu.x[12]),
+        (2, fadd_d(3, 1, 2, 7) as u64, addr(bad))
+    );
+
+    // A reserved static rounding mode is illegal too.
+    let mut p = Vec::new();
+    set_mtvec(&mut p);
+    p.extend(li(T0, 1 << 13));
+    p.push(csrrs(ZERO, num::MSTATUS as u32, T0));
+    p.push(fadd_d(3, 1, 2, 5));
+    let (mut cpu, _) = machine(&p);
+    put(&mut cpu, HANDLER, &m_handler());
+    cpu.run_for(100);
+    assert_eq!((cpu.x[10], cpu.x[11]), (2, fadd_d(3, 1, 2, 5) as u64));
+}
+
+/// Opens PMP, sets MPP = S (and SIE if asked), and mrets to `target`.
+fn enter_s(p: &mut Vec<u32>, target: u64, sie: bool) {
+    p.extend(li(T0, -1));
+    p.push(csrw(num::PMPADDR0, T0));
+    p.extend(li(T0, 0x1f));
+    p.push(csrw(num::PMPCFG0, T0));
+    p.extend(li(T0, 3 << 11));
+    p.push(csrrc(ZERO, num::MSTATUS as u32, T0));
+    p.extend(li(T0, (1 << 11) | if sie { 2 } else { 0 }));
+    p.push(csrrs(ZERO, num::MSTATUS as u32, T0));
+    p.extend(li(T0, target as i64));
+    p.push(csrw(num::MEPC, T0));
+    p.push(MRET);
+}
+
+#[test]
+fn sstc_supervisor_timer_is_delegated() {
+    let s_code = RAM_BASE + 0x400;
+    let s_handler = RAM_BASE + 0xc00;
+    let mut p = Vec::new();
+    p.extend(li(T0, i64::MIN)); // menvcfg.STCE
+    p.push(csrrs(ZERO, num::MENVCFG as u32, T0));
+    p.extend(li(T0, 1 << 5));
+    p.push(csrw(num::MIDELEG, T0));
+    p.push(csrw(num::MIE, T0));
+    p.extend(li(T0, s_handler as i64));
+    p.push(csrw(num::STVEC, T0));
+    p.extend(li(T0, 80));
+    p.push(csrw(num::STIMECMP, T0));
+    enter_s(&mut p, s_code, true);
+    let (mut cpu, _) = machine(&p);
+    put(&mut cpu, s_code, &[addi(A5, A5, 1), jal(ZERO, -4)]);
+    put(
+        &mut cpu,
+        s_handler,
+        &[csrr(A0, num::SCAUSE), csrr(A1, num::SIP), SPIN],
+    );
+    cpu.run_for(1000);
+    assert_eq!(cpu.x[10], (1 << 63) | 5);
+    assert_eq!(cpu.x[11] & (1 << 5), 1 << 5);
+    assert!(cpu.x[15] > 0);
+    assert_eq!(cpu.prv, crate::cpu::prv::S);
+}
+
+#[test]
+fn sv48_translation_and_canonical_check() {
+    let root = 0x8010_0000u64;
+    let l2 = 0x8010_1000u64;
+    let s_code = RAM_BASE + 0x400;
+    let mut p = Vec::new();
+    set_mtvec(&mut p);
+    p.extend(li(T0, ((9u64 << 60) | (root >> 12)) as i64));
+    p.push(csrw(num::SATP, T0));
+    enter_s(&mut p, s_code, false);
+    let mut s = Vec::new();
+    s.extend(li(T1, 0x4020_0000));
+    s.push(ld(A3, T1, 0));
+    s.extend(li(T1, 0x0000_8000_0000_0000)); // not sign-extended from bit 47
+    s.push(ld(A4, T1, 0));
+    s.push(SPIN);
+    let (mut cpu, _) = machine(&p);
+    put(&mut cpu, s_code, &s);
+    put(&mut cpu, HANDLER, &m_handler());
+    let leaf = |pa: u64, flags: u64| ((pa >> 12) << 10) | flags | 0xc1;
+    write64(&mut cpu, root, ((l2 >> 12) << 10) | 1);
+    write64(&mut cpu, l2 + 2 * 8, leaf(0x8000_0000, 0xe));
+    write64(&mut cpu, l2 + 8, leaf(0x8000_0000, 0x6));
+    write64(&mut cpu, 0x8020_0000, 0xfeed);
+    cpu.run_for(500);
+    assert_eq!(cpu.x[13], 0xfeed);
+    assert_eq!((cpu.x[10], cpu.x[11]), (13, 0x0000_8000_0000_0000));
+}
+
+#[test]
+fn minstret_write_and_inhibit() {
+    let mut p = Vec::new();
+    p.extend(li(T0, 1000));
+    p.push(csrw(num::MINSTRET, T0));
+    p.push(csrr(A3, num::MINSTRET));
+    p.push(csrrwi(ZERO, 0x320, 4)); // mcountinhibit.IR
+    p.push(NOP);
+    p.push(csrr(A4, num::MINSTRET));
+    p.push(csrr(A5, num::MINSTRET));
+    p.push(csrr(T2, num::MCYCLE));
+    p.push(csrr(T1, num::MCYCLE));
+    p.push(SPIN);
+    let (mut cpu, _) = machine(&p);
+    cpu.run_for(100);
+    assert_eq!(cpu.x[13], 1000);
+    assert_eq!(cpu.x[14], cpu.x[15]);
+    assert!(cpu.x[14] == 1001 || cpu.x[14] == 1002);
+    assert_eq!(cpu.x[6], cpu.x[7] + 1, "mcycle keeps counting");
+}
+
+#[test]
+fn cbo_zero_clears_the_block_and_is_gated_in_s_mode() {
+    let s_code = RAM_BASE + 0x400;
+    let mut p = Vec::new();
+    set_mtvec(&mut p);
+    p.extend(li(A3, (RAM_BASE + 0x1010) as i64));
+    p.push(0x0046_a00f); // cbo.zero (a3)
+    enter_s(&mut p, s_code, false);
+    let (mut cpu, _) = machine(&p);
+    put(&mut cpu, s_code, &[0x0046_a00f, SPIN]); // cbo.zero in S without menvcfg.CBZE
+    put(&mut cpu, HANDLER, &m_handler());
+    for k in 0..10 {
+        write64(&mut cpu, RAM_BASE + 0x1000 + 8 * k, u64::MAX);
+    }
+    cpu.run_for(200);
+    for k in 0..8 {
+        assert_eq!(read64(&cpu, RAM_BASE + 0x1000 + 8 * k), 0);
+    }
+    assert_eq!(read64(&cpu, RAM_BASE + 0x1040), u64::MAX);
+    assert_eq!((cpu.x[10], cpu.x[11], cpu.x[12]), (2, 0x0046_a00f, s_code));
+}
