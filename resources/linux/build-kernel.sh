@@ -32,7 +32,8 @@ if [ ! -f "$src/Makefile" ]; then
   tar -xf "$tarball" -C "$src.tmp" --strip-components=1
   mv "$src.tmp" "$src"
 fi
-build="$cache/linux/build-$key"
+# One build tree for every config: a changed fragment rebuilds incrementally.
+build="$cache/linux/build"
 mkdir -p "$build"
 mk() { make -s -C "$src" O="$build" ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu- "$@"; }
 echo "build-kernel: configuring (tinyconfig + g233.config)" >&2

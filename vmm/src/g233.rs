@@ -57,10 +57,15 @@ pub fn flash_slots(list: &[(usize, PathBuf)]) -> Result<[Option<PathBuf>; 2], Vm
 }
 
 /// The firmware to boot: `None` for a bare-metal boot, else the firmware image.
-pub fn choose_firmware(spec: Option<&BiosSpec>, kernel: &Image) -> Result<Option<Image>, VmmError> {
-    let spec = match spec {
-        Some(s) => s.clone(),
-        None => {
+pub fn choose_firmware(
+    spec: Option<&BiosSpec>,
+    kernel: Option<&Image>,
+) -> Result<Option<Image>, VmmError> {
+    let spec = match (spec, kernel) {
+        (Some(s), _) => s.clone(),
+        // Only --loader images: a bare-metal program, like QEMU's generic loader.
+        (None, None) => BiosSpec::None,
+        (None, Some(kernel)) => {
             if loader::is_elf(&kernel.bytes) {
                 let summary = loader::elf_summary(&kernel.bytes, Isa::Riscv64)
                     .map_err(|e| kernel.load_error(e))?;
@@ -121,27 +126,29 @@ fn load_bare_metal(r: &Resolved, mem: &GuestMemoryMmap) -> Result<(), VmmError> 
         )
         .into());
     }
-    let k = &r.kernel;
-    let img = loader::load_image(mem, &k.bytes, Isa::Riscv64, G233::RAM_BASE, &[])
-        .map_err(|e| k.load_error(e))?;
-    note(
-        r.verbose,
-        &format!(
-            "kernel {}: {} at {:#x}..{:#x}",
-            k.path.display(),
-            match img.kind {
-                loader::ImageKind::Elf => "ELF",
-                loader::ImageKind::Raw => "raw",
-            },
+    let mut reserved = Vec::new();
+    if let Some(k) = &r.kernel {
+        let img = loader::load_image(mem, &k.bytes, Isa::Riscv64, G233::RAM_BASE, &[])
+            .map_err(|e| k.load_error(e))?;
+        note(
+            r.verbose,
+            &format!(
+                "kernel {}: {} at {:#x}..{:#x}",
+                k.path.display(),
+                match img.kind {
+                    loader::ImageKind::Elf => "ELF",
+                    loader::ImageKind::Raw => "raw",
+                },
+                img.start,
+                img.end
+            ),
+        );
+        reserved.push(Reserved::new(
+            format!("the kernel {}", k.path.display()),
             img.start,
-            img.end
-        ),
-    );
-    let mut reserved = vec![Reserved::new(
-        format!("the kernel {}", k.path.display()),
-        img.start,
-        img.end,
-    )];
+            img.end,
+        ));
+    }
     load_loaders(r, mem, &mut reserved)
 }
 
@@ -199,29 +206,34 @@ fn load_firmware_boot(
         fw_img.start,
         fw_img.end,
     )];
-    let k = &r.kernel;
     let kernel_addr = G233::RAM_BASE + boot::KERNEL_OFFSET;
-    let kimg: LoadedImage = loader::load_image(mem, &k.bytes, Isa::Riscv64, kernel_addr, &reserved)
-        .map_err(|e| k.load_error(e))?;
-    note(
-        r.verbose,
-        &format!(
-            "kernel {}: {:#x}..{:#x}",
-            k.path.display(),
+    let mut footprint = 0;
+    let mut next_addr = kernel_addr;
+    if let Some(k) = &r.kernel {
+        let kimg: LoadedImage =
+            loader::load_image(mem, &k.bytes, Isa::Riscv64, kernel_addr, &reserved)
+                .map_err(|e| k.load_error(e))?;
+        note(
+            r.verbose,
+            &format!(
+                "kernel {}: {:#x}..{:#x}",
+                k.path.display(),
+                kimg.start,
+                kimg.end
+            ),
+        );
+        reserved.push(Reserved::new(
+            format!("the kernel {}", k.path.display()),
             kimg.start,
-            kimg.end
-        ),
-    );
-    reserved.push(Reserved::new(
-        format!("the kernel {}", k.path.display()),
-        kimg.start,
-        kimg.end,
-    ));
-    let footprint = if kimg.kind == loader::ImageKind::Raw {
-        boot::kernel_footprint(&k.bytes)
-    } else {
-        kimg.end.saturating_sub(kernel_addr)
-    };
+            kimg.end,
+        ));
+        next_addr = kimg.entry;
+        footprint = if kimg.kind == loader::ImageKind::Raw {
+            boot::kernel_footprint(&k.bytes)
+        } else {
+            kimg.end.saturating_sub(kernel_addr)
+        };
+    }
     let mut cfg = cpu_fdt_config();
     cfg.ram_size = r.ram_size;
     cfg.bootargs = r.append.clone().unwrap_or_default();
@@ -252,7 +264,7 @@ fn load_firmware_boot(
     board.set_firmware_boot(&boot::FirmwareBoot {
         entry: fw_img.entry,
         fdt_addr: layout.fdt,
-        next_addr: kimg.entry,
+        next_addr,
         next_mode: boot::NEXT_MODE_S,
     });
     Ok(())
@@ -265,7 +277,7 @@ pub fn build(
     serial: Box<dyn Write + Send>,
 ) -> Result<Built, VmmError> {
     let flash = flash_slots(&r.flash)?;
-    let firmware = choose_firmware(r.bios.as_ref(), &r.kernel)?;
+    let firmware = choose_firmware(r.bios.as_ref(), r.kernel.as_ref())?;
     let board = G233::new(G233Config {
         ram_size: r.ram_size,
         flash,
@@ -323,19 +335,20 @@ mod tests {
     fn bios_rule() {
         let fw = Image::builtin();
         assert!(
-            choose_firmware(None, &fw).unwrap().is_none(),
+            choose_firmware(None, Some(&fw)).unwrap().is_none(),
             "ELF at DRAM base: none"
         );
-        assert!(choose_firmware(Some(&BiosSpec::None), &image(b"raw"))
+        assert!(choose_firmware(Some(&BiosSpec::None), Some(&image(b"raw")))
             .unwrap()
             .is_none());
         // A raw kernel wants the default firmware: present or a clear error naming the package.
-        match choose_firmware(None, &image(b"raw")) {
+        match choose_firmware(None, Some(&image(b"raw"))) {
             Ok(Some(img)) => assert_eq!(img.path, PathBuf::from(DEFAULT_FIRMWARE_PATH)),
             Ok(None) => panic!("a raw kernel must not boot bare-metal by default"),
             Err(e) => assert!(e.to_string().contains("opensbi"), "{e}"),
         }
-        let e = choose_firmware(Some(&BiosSpec::Path("/nonexistent/fw".into())), &fw).unwrap_err();
+        let e = choose_firmware(Some(&BiosSpec::Path("/nonexistent/fw".into())), Some(&fw))
+            .unwrap_err();
         assert!(e.to_string().contains("/nonexistent/fw"), "{e}");
     }
 
@@ -348,7 +361,7 @@ mod tests {
             path: "x86.elf".into(),
             bytes: Cow::Owned(elf),
         };
-        let e = choose_firmware(None, &k).unwrap_err();
+        let e = choose_firmware(None, Some(&k)).unwrap_err();
         assert!(e.to_string().contains("another machine"), "{e}");
         assert!(e.to_string().starts_with("kernel x86.elf: "), "{e}");
     }

@@ -37,8 +37,8 @@ pub struct Resolved {
     pub accel: (Accel, String),
     /// Semihosting on.
     pub semihosting: bool,
-    /// The kernel (or bare-metal program).
-    pub kernel: Image,
+    /// The kernel (or bare-metal program); `None` when only `--loader` images are given.
+    pub kernel: Option<Image>,
     /// `--bios` as given (`None`: the board's rule decides).
     pub bios: Option<BiosSpec>,
     /// `--initrd`.
@@ -111,9 +111,12 @@ pub fn resolve(args: &RunArgs, verbose: u8) -> Result<Resolved, VmmError> {
     let bios = args.bios.as_deref().map(cli::parse_bios).transpose()?;
     let accel = accel::choose(args.accel, board.name, board.isa)?;
     note(verbose, &format!("accelerator {} ({})", accel.0, accel.1));
+    // Without --kernel: the built-in demo, unless --loader images are the program (as with
+    // QEMU's generic loader and no -kernel).
     let (kernel, builtin) = match &args.kernel {
-        Some(p) => (Image::read("kernel", p)?, false),
-        None => (Image::builtin(), true),
+        Some(p) => (Some(Image::read("kernel", p)?), false),
+        None if !args.loader.is_empty() => (None, false),
+        None => (Some(Image::builtin()), true),
     };
     let initrd = args
         .initrd
@@ -300,7 +303,7 @@ mod tests {
         assert_eq!(r.board.name, "g233");
         assert_eq!(r.ram_size, r.board.default_ram);
         assert!(r.semihosting);
-        assert_eq!(r.kernel.path, PathBuf::from("(built-in)"));
+        assert_eq!(r.kernel.unwrap().path, PathBuf::from("(built-in)"));
         assert_eq!(r.mem.backend, MemBackend::Anon);
         assert_eq!(r.clock, ClockMode::Host);
     }
@@ -341,7 +344,7 @@ mod tests {
         assert_eq!(r.timeout, Some(Duration::from_millis(2500)));
         assert_eq!(r.serial, SerialSpec::None);
         assert!(!r.semihosting);
-        assert_eq!(&*r.kernel.bytes, &[1, 2, 3]);
+        assert_eq!(&*r.kernel.unwrap().bytes, &[1, 2, 3]);
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub const FW_DYNAMIC_MAGIC: u64 = 0x4942_534f;
 pub const FW_DYNAMIC_VERSION: u64 = 2;
 /// `fw_dynamic_info.next_mode` for S-mode.
 pub const NEXT_MODE_S: u64 = 1;
+/// Alignment of the device tree (and the room above it for firmware fix-ups).
+const FDT_ALIGN: u64 = 2 << 20;
 /// Where Linux's `Image` goes: DRAM + 2 MiB, the RISC-V boot convention.
 pub const KERNEL_OFFSET: u64 = 2 << 20;
 
@@ -102,7 +104,7 @@ fn align_up(v: u64, a: u64) -> u64 {
 }
 
 /// Places the kernel at DRAM + 2 MiB, the initrd above the kernel's footprint (2 MiB aligned)
-/// and the device tree at the top of DRAM (below 4 GiB of DRAM offset, 4 KiB aligned), checking
+/// and the device tree near the top of DRAM (below 3 GiB of DRAM offset, 2 MiB aligned), checking
 /// that nothing overlaps and everything fits.
 pub fn plan_linux_layout(
     ram_size: u64,
@@ -114,9 +116,11 @@ pub fn plan_linux_layout(
     let kernel = DRAM_BASE + KERNEL_OFFSET;
     let kernel_end = kernel + kernel_footprint;
     let fdt_top = ram_end.min(DRAM_BASE + (3 << 30));
+    // Like QEMU: align the device tree down to 2 MiB below the top, which leaves firmware room
+    // to grow it in place (OpenSBI adds reserved-memory nodes) without running off DRAM.
     let fdt = fdt_top
-        .checked_sub(align_up(fdt_size, 4096))
-        .map(|a| a & !0xfff)
+        .checked_sub(fdt_size)
+        .map(|a| a & !(FDT_ALIGN - 1))
         .unwrap_or(0);
     let too_small = |what: &str, need: u64| {
         BoardError::Config(format!(
@@ -192,7 +196,9 @@ mod tests {
         assert!(s >= 0x8020_0000 + (20 << 20) && s % (2 << 20) == 0);
         assert_eq!(e - s, 3 << 20);
         assert!(e <= l.fdt);
-        assert_eq!(l.fdt, 0xc000_0000 - 0x3000);
+        assert_eq!(l.fdt, 0xc000_0000 - (2 << 20));
+        // Firmware may grow the tree in place: at least 1 MiB of room above it.
+        assert!(0xc000_0000 - l.fdt >= 0x2345 + (1 << 20));
     }
 
     #[test]
