@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of the project: lints, the guest programs' build, unit and end-to-end tests.
-# This is the README's test command; .ci/run calls it after installing packages.
+# Runs every test of the project: lints, the guest programs' build, the Linux kernel and
+# initramfs (cached per machine), unit and end-to-end tests. This is the README's test
+# command; .ci/run calls it after installing packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,5 +13,15 @@ echo "== guest programs (resources/guest)"
 make -s -C resources/guest
 echo "== vmm (release, used by the end-to-end tests)"
 cargo build --release -q -p vmm
+export VMM_BIN="$PWD/target/release/vmm"
+echo "== Linux for G233 (resources/linux; built once per machine, then cached)"
+if image=$(resources/linux/build-kernel.sh) && initramfs=$(resources/linux/build-initramfs.sh); then
+  export VMM_LINUX_IMAGE="$image" VMM_INITRAMFS="$initramfs"
+elif [ -n "${CI:-}" ]; then
+  echo "run-all: building the G233 kernel or initramfs failed" >&2
+  exit 1
+else
+  echo "run-all: no G233 kernel/initramfs (see above); the Linux boot test will say it skipped"
+fi
 echo "== cargo test"
 cargo test --workspace

@@ -17,7 +17,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+
 use std::time::{Duration, Instant};
+use vmm_tests::{vmm_binary, workspace_root};
 
 /// Guest-side time limit passed to `vmm --timeout`.
 const GUEST_TIMEOUT_SECS: u64 = 60;
@@ -26,13 +28,6 @@ const HOST_TIMEOUT: Duration = Duration::from_secs(GUEST_TIMEOUT_SECS + 30);
 /// Size of the CS0 (W25X16) and CS1 (W25X32) flash images.
 const FLASH0_SIZE: usize = 2 << 20;
 const FLASH1_SIZE: usize = 4 << 20;
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent directory")
-        .to_path_buf()
-}
 
 /// Where the suite's ELFs are built (the Makefile's default `OUT`).
 fn guest_out_dir() -> PathBuf {
@@ -71,61 +66,6 @@ fn guest_suite() -> Result<Option<PathBuf>, String> {
             Ok(Some(guest_out_dir()))
         })
         .clone()
-}
-
-/// The `vmm` binary: `$VMM_BIN`, or built with `cargo build -p vmm` into this test's target
-/// directory and profile.
-fn vmm_binary() -> Result<PathBuf, String> {
-    static VMM: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    VMM.get_or_init(|| {
-        if let Some(bin) = std::env::var_os("VMM_BIN") {
-            return Ok(PathBuf::from(bin));
-        }
-        let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-        // <target>/<profile>/deps/guest_suite-<hash>
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .ok_or_else(|| format!("unexpected test binary path {}", exe.display()))?;
-        let target_dir = profile_dir
-            .parent()
-            .ok_or_else(|| format!("unexpected test binary path {}", exe.display()))?;
-        let profile = profile_dir
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("debug")
-            .to_string();
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(workspace_root())
-            .args(["build", "-p", "vmm", "--bin", "vmm"])
-            .env("CARGO_TARGET_DIR", target_dir);
-        match profile.as_str() {
-            "debug" => {}
-            "release" => {
-                cmd.arg("--release");
-            }
-            other => {
-                cmd.args(["--profile", other]);
-            }
-        }
-        let status = cmd
-            .status()
-            .map_err(|e| format!("cannot run cargo build -p vmm: {e}"))?;
-        if !status.success() {
-            return Err(format!("cargo build -p vmm failed ({status})"));
-        }
-        let bin = profile_dir.join("vmm");
-        if bin.is_file() {
-            Ok(bin)
-        } else {
-            Err(format!(
-                "{} missing after cargo build -p vmm",
-                bin.display()
-            ))
-        }
-    })
-    .clone()
 }
 
 /// How a guest image is handed to the VMM.
