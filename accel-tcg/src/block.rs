@@ -226,24 +226,24 @@ impl Cpu {
     fn poll_interval(&self) -> u64 {
         match self.clock.mode() {
             ClockMode::Host => POLL_INTERVAL,
-            ClockMode::Icount { insns_per_tick } => {
-                let now = self.clock.now();
-                let deadline = self.timer_deadline();
-                let ticks = deadline.saturating_sub(now);
-                ticks
+            ClockMode::Icount { insns_per_tick } => match self.next_timer_deadline() {
+                Some((deadline, now)) => (deadline - now)
                     .saturating_mul(insns_per_tick.max(1))
-                    .clamp(1, POLL_INTERVAL)
-            }
+                    .clamp(1, POLL_INTERVAL),
+                None => POLL_INTERVAL,
+            },
         }
     }
 
-    /// The earliest timer compare value that can raise an interrupt.
-    fn timer_deadline(&self) -> u64 {
-        let mut d = self.hart.mtimecmp();
-        if self.menvcfg & crate::csr::MENVCFG_STCE != 0 {
-            d = d.min(self.stimecmp);
+    /// The earliest timer compare value still in the future, with the current time. Timers
+    /// that already expired are reflected in mip and need no polling.
+    fn next_timer_deadline(&self) -> Option<(u64, u64)> {
+        let now = self.clock.now();
+        let mut d = Some(self.hart.mtimecmp()).filter(|&t| t > now);
+        if self.menvcfg & crate::csr::MENVCFG_STCE != 0 && self.stimecmp > now {
+            d = Some(d.map_or(self.stimecmp, |t| t.min(self.stimecmp)));
         }
-        d
+        d.map(|t| (t, now))
     }
 
     /// Sleeps in `wfi` until an interrupt is pending (or an exit is requested).
@@ -259,19 +259,16 @@ impl Cpu {
                 self.check_irq = true;
                 return None;
             }
-            let deadline = self.timer_deadline();
-            match self.clock.mode() {
-                ClockMode::Icount { insns_per_tick } => {
-                    let now = self.clock.now();
-                    if deadline != u64::MAX && deadline > now {
-                        // Skip idle time deterministically: advance the instruction count.
-                        let skip = (deadline - now).saturating_mul(insns_per_tick.max(1));
-                        self.icount_skip = self.icount_skip.wrapping_add(skip);
-                        continue;
-                    }
-                    self.hart.wait(Some(std::time::Duration::from_millis(100)));
+            let next = self.next_timer_deadline();
+            match (self.clock.mode(), next) {
+                (ClockMode::Icount { insns_per_tick }, Some((deadline, now)))
+                    if deadline != u64::MAX =>
+                {
+                    // Skip idle time deterministically: advance the instruction count.
+                    let skip = (deadline - now).saturating_mul(insns_per_tick.max(1));
+                    self.icount_skip = self.icount_skip.wrapping_add(skip);
                 }
-                ClockMode::Host => {
+                (ClockMode::Host, Some((deadline, _))) => {
                     let t = self
                         .clock
                         .host_time_until(deadline)
@@ -279,6 +276,8 @@ impl Cpu {
                         .min(std::time::Duration::from_secs(1));
                     self.hart.wait(Some(t));
                 }
+                // No timer can wake us: wait for a device or the host (bounded, to re-check).
+                _ => self.hart.wait(Some(std::time::Duration::from_secs(1))),
             }
         }
     }

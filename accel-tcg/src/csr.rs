@@ -241,7 +241,10 @@ impl Cpu {
             SEPC => self.sepc,
             SCAUSE => self.scause,
             STVAL => self.stval,
-            SIP => self.mip_read() & self.mideleg,
+            SIP => {
+                self.update_timer();
+                self.mip_read() & self.mideleg
+            }
             STIMECMP => {
                 self.stimecmp_check()?;
                 self.stimecmp
@@ -267,7 +270,10 @@ impl Cpu {
             MEPC => self.mepc,
             MCAUSE => self.mcause,
             MTVAL => self.mtval,
-            MIP => self.mip_read(),
+            MIP => {
+                self.update_timer();
+                self.mip_read()
+            }
             0x3a0 | 0x3a2 => {
                 let base = ((csr - PMPCFG0) * 4) as usize;
                 let mut v = 0u64;

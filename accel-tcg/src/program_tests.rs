@@ -628,3 +628,40 @@ fn cbo_zero_clears_the_block_and_is_gated_in_s_mode() {
     assert_eq!(read64(&cpu, RAM_BASE + 0x1040), u64::MAX);
     assert_eq!((cpu.x[10], cpu.x[11], cpu.x[12]), (2, 0x0046_a00f, s_code));
 }
+
+fn thread_cpu_time() -> std::time::Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes a timespec through a valid pointer to a local.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+#[test]
+fn wfi_with_an_expired_masked_timer_sleeps_instead_of_spinning() {
+    let p = vec![
+        addi(T0, ZERO, 1 << 3), // MSIE only; MTIP is pending (mtimecmp = 0) but masked
+        csrw(num::MIE, T0),
+        WFI,
+        addi(A0, ZERO, 9),
+        SPIN,
+    ];
+    let (mut cpu, hart) = machine_with_clock(&p, devices::clock::ClockMode::Host);
+    hart.set_mtimecmp(0);
+    let h2 = hart.clone();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        h2.set_line(devices::irq::mip::MSIP, true);
+    });
+    let cpu0 = thread_cpu_time();
+    cpu.run_for(100);
+    let used = thread_cpu_time() - cpu0;
+    t.join().unwrap();
+    assert_eq!(cpu.x[10], 9);
+    assert!(
+        used < std::time::Duration::from_millis(100),
+        "idle wfi used {used:?} of CPU"
+    );
+}

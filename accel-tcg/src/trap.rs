@@ -15,6 +15,12 @@ impl Cpu {
 
     /// Enters the trap handler for `cause` (an interrupt number if `interrupt`).
     pub(crate) fn trap(&mut self, cause: u64, tval: u64, interrupt: bool) {
+        log::trace!(
+            "trap: {} {cause} at pc {:#x} prv {} tval {tval:#x}",
+            if interrupt { "interrupt" } else { "exception" },
+            self.pc,
+            self.prv
+        );
         let bit = 1u64 << (cause & 63);
         let deleg = if interrupt {
             self.mideleg
