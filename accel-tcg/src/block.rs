@@ -12,6 +12,8 @@ use crate::mmu::{Access, PAGE_MASK};
 
 /// Maximum number of instructions in a block.
 pub const MAX_BLOCK_INSNS: usize = 64;
+/// When the block cache holds this many blocks it is flushed (bounds host memory).
+pub const MAX_CACHED_BLOCKS: usize = 1 << 18;
 const JUMP_CACHE_SIZE: usize = 4096;
 /// Instructions between timer polls in host-clock mode.
 const POLL_INTERVAL: u64 = 4096;
@@ -172,6 +174,9 @@ impl Cpu {
             insns: insns.into_boxed_slice(),
         });
         self.blocks_translated += 1;
+        if cacheable && self.blocks.len() >= MAX_CACHED_BLOCKS {
+            self.invalidate_all_code();
+        }
         if cacheable {
             self.blocks.insert(pa, block.clone());
             let list = self.code_pages.entry(page).or_default();
