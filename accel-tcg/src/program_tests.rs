@@ -665,3 +665,25 @@ fn wfi_with_an_expired_masked_timer_sleeps_instead_of_spinning() {
         "idle wfi used {used:?} of CPU"
     );
 }
+
+#[test]
+fn semihosting_bad_pointers_return_minus_one() {
+    let mut p = Vec::new();
+    p.push(addi(A0, ZERO, 4)); // SYS_WRITE0 from an unmapped address
+    p.push(addi(A1, ZERO, 0x10));
+    p.extend([SEMI_PRE, EBREAK, SEMI_POST]);
+    p.push(add(A3, ZERO, A0));
+    p.push(addi(A0, ZERO, 0x18)); // SYS_EXIT with an unreadable block
+    p.extend(li(A1, 0x7000_0000));
+    p.extend([SEMI_PRE, EBREAK, SEMI_POST]);
+    p.push(add(A4, ZERO, A0));
+    p.push(addi(A0, ZERO, 0x13)); // SYS_ERRNO
+    p.extend([SEMI_PRE, EBREAK, SEMI_POST]);
+    p.push(SPIN);
+    let (mut cpu, _) = machine(&p);
+    cpu.set_semihosting(true, Box::new(std::io::sink()), None);
+    assert_eq!(cpu.run_for(200), RunExit::Budget);
+    assert_eq!(cpu.x[13], u64::MAX);
+    assert_eq!(cpu.x[14], u64::MAX);
+    assert_eq!(cpu.x[10], 14, "errno EFAULT");
+}

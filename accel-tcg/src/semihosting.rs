@@ -184,7 +184,12 @@ impl Cpu {
             op::SYS_EXIT | op::SYS_EXIT_EXTENDED => {
                 let code = match (self.semi_word(a1), self.semi_word(a1.wrapping_add(8))) {
                     (Some(ADP_STOPPED_APPLICATION_EXIT), Some(sub)) => sub as i32,
-                    _ => 1,
+                    (Some(_), Some(_)) => 1,
+                    // An unreadable block is a failed call (as QEMU does), not an exit.
+                    _ => {
+                        self.x[10] = self.semi_fail(EFAULT);
+                        return;
+                    }
                 };
                 let _ = self.console.flush();
                 self.semi_exit = Some(code);
