@@ -5,6 +5,23 @@
 //! - [`Cpu`]: hart state, privileged architecture (M/S/U, CSRs, traps, interrupts, PMP), Sv39/Sv48
 //!   MMU with a softmmu TLB, and the tier-0 executor (pre-decoded blocks by physical address).
 //! - [`run`]: the entry point the `vmm` calls.
+//!
+//! Design notes (tier 0, the reference the JIT is tested against):
+//! - Blocks are cached by *physical* start address; decoding depends on nothing else (misa is
+//!   fixed, custom instructions are claimed statically), so no mode bits are part of the key.
+//!   A direct-mapped jump cache keyed by (virtual pc, fetch MMU index) sits in front of the map
+//!   and is cleared whenever translation or PMP changes. Blocks end at control flow, CSR and
+//!   system instructions, page ends, or 64 instructions.
+//! - Stores reaching a page that holds translated code (those pages never get fast write tags)
+//!   drop exactly the overlapping blocks and end the current block; `fence.i` drops everything.
+//! - The softmmu TLB has one table per MMU index (U, S, S+SUM, M), so privilege, MPRV/MPP and
+//!   SUM changes select a table instead of flushing; satp writes, `sfence.vma`, MXR and PMP
+//!   writes flush all tables. PMP is checked when a translation is cached (pages that PMP does
+//!   not treat uniformly are never cached) and on every slow-path access.
+//! - Interrupts are evaluated before the next instruction after MMIO accesses, CSR writes,
+//!   xRET and traps; the timer is polled every 4096 instructions (host clock) or exactly at the
+//!   next compare value (icount). `wfi` sleeps on [`devices::HartInterrupts::wait`] until the
+//!   next future timer deadline or a kick; in icount mode it skips guest time instead.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -135,6 +152,17 @@ pub fn run(machine: TcgMachine, config: TcgConfig) -> Result<(TcgExit, TcgStats)
             RunExit::Request(r) => break TcgExit::Request(r),
         }
     };
+    log::debug!(
+        "tcg: stopped at pc={:#x} priv={} mcause={:#x} mepc={:#x} mtval={:#x} scause={:#x} sepc={:#x} satp={:#x}",
+        cpu.pc,
+        cpu.prv,
+        cpu.mcause,
+        cpu.mepc,
+        cpu.mtval,
+        cpu.scause,
+        cpu.sepc,
+        cpu.satp
+    );
     let stats = TcgStats {
         instret: cpu.instret,
         blocks_translated: cpu.blocks_translated,
