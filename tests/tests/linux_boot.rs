@@ -2,7 +2,8 @@
 //! (`resources/linux/build-kernel.sh`) and initramfs (`build-initramfs.sh`) through OpenSBI
 //! `fw_dynamic` to `/init`, types commands into the shell through the PL011, checks what they
 //! print (CPU info, a GPIO output driven through sysfs and read back, also from the device
-//! register), and powers off: `vmm` must exit with status 0.
+//! register), reboots (the board resets and Linux boots again) and powers off: `vmm` must exit
+//! with status 0.
 //!
 //! The kernel and initramfs come from `$VMM_LINUX_IMAGE` / `$VMM_INITRAMFS` when set (the test
 //! script builds them first, so their progress is visible), else from the scripts (cached per
@@ -132,7 +133,7 @@ impl Console {
 }
 
 #[test]
-fn linux_boots_to_a_shell_drives_gpio_and_powers_off() {
+fn linux_boots_to_a_shell_drives_gpio_reboots_and_powers_off() {
     let (Some(image), Some(initramfs)) = (
         artifact("VMM_LINUX_IMAGE", "build-kernel.sh").expect("kernel"),
         artifact("VMM_INITRAMFS", "build-initramfs.sh").expect("initramfs"),
@@ -182,6 +183,12 @@ fn linux_boots_to_a_shell_drives_gpio_and_powers_off() {
          echo GPIO-VALUE-$(cat /sys/class/gpio/gpio$P/value) GPIO-REG-$(devmem 0x1001200c 32)",
     );
     c.wait_for("GPIO-VALUE-0 GPIO-REG-0x00000000", Duration::from_secs(30));
+
+    // `reboot` resets the board (OpenSBI → test finisher): Linux boots again.
+    c.send("reboot");
+    c.wait_for("reboot: Restarting system", Duration::from_secs(60));
+    c.wait_for("VMM-INIT:", Duration::from_secs(300));
+    c.wait_for("g233:", Duration::from_secs(60));
 
     c.send("poweroff");
     let code = c.wait_exit(Duration::from_secs(60));

@@ -131,6 +131,12 @@ pub struct RunArgs {
     /// Kernel command line.
     #[arg(long, value_name = "STR")]
     pub append: Option<String>,
+    /// Write the board's generated device tree blob to FILE and exit (like QEMU's dumpdtb).
+    #[arg(long, value_name = "FILE")]
+    pub dumpdtb: Option<PathBuf>,
+    /// Exit when the guest resets instead of rebooting the board.
+    #[arg(long)]
+    pub no_reboot: bool,
     /// Guest RAM size (default: the board's, 1G for g233).
     #[arg(short = 'm', long, value_name = "SIZE")]
     pub memory: Option<String>,

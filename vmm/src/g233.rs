@@ -183,13 +183,13 @@ fn load_loaders(
     Ok(())
 }
 
-/// Loads a firmware boot and sets the firmware reset stub.
+/// Loads a firmware boot and sets the firmware reset stub; returns the device tree.
 fn load_firmware_boot(
     r: &Resolved,
     board: &G233,
     mem: &GuestMemoryMmap,
     fw: &Image,
-) -> Result<(), VmmError> {
+) -> Result<Vec<u8>, VmmError> {
     let fw_img = loader::load_image(mem, &fw.bytes, Isa::Riscv64, G233::RAM_BASE, &[])
         .map_err(|e| fw.load_error(e))?;
     note(
@@ -252,7 +252,7 @@ fn load_firmware_boot(
     let dtb = Image {
         what: "device tree",
         path: PathBuf::from("(generated)"),
-        bytes: blob.into(),
+        bytes: blob.clone().into(),
     };
     loader::load_raw(mem, &dtb.bytes, layout.fdt, &reserved).map_err(|e| dtb.load_error(e))?;
     reserved.push(Reserved::new(
@@ -267,7 +267,7 @@ fn load_firmware_boot(
         next_addr,
         next_mode: boot::NEXT_MODE_S,
     });
-    Ok(())
+    Ok(blob)
 }
 
 /// Builds the board, loads the images into `mem`, and hands back the machine.
@@ -285,10 +285,16 @@ pub fn build(
         clock: r.clock,
     })
     .map_err(board_err)?;
-    match &firmware {
-        None => load_bare_metal(r, &mem)?,
+    let device_tree = match &firmware {
+        None => {
+            load_bare_metal(r, &mem)?;
+            // Not in guest memory (a bare-metal program gets none), but --dumpdtb shows it.
+            let mut cfg = cpu_fdt_config();
+            cfg.ram_size = r.ram_size;
+            fdt::build(&cfg).map_err(board_err)?
+        }
         Some(fw) => load_firmware_boot(r, &board, &mem, fw)?,
-    }
+    };
     let input = board.serial_input();
     let machine = Machine {
         board: "g233",
@@ -305,6 +311,7 @@ pub fn build(
         machine,
         serial_input: Box::new(move |bytes: &[u8]| input.push(bytes)),
         flush: Box::new(move || board.flush().map_err(|e| e.to_string())),
+        device_tree,
     })
 }
 

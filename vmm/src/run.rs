@@ -47,6 +47,10 @@ pub struct Resolved {
     pub append: Option<String>,
     /// `--loader` images.
     pub loaders: Vec<Image>,
+    /// `--dumpdtb`: write the device tree here and exit.
+    pub dumpdtb: Option<PathBuf>,
+    /// `--no-reboot`: a guest reset ends the run.
+    pub no_reboot: bool,
     /// `-v` count.
     pub verbose: u8,
 }
@@ -146,6 +150,8 @@ pub fn resolve(args: &RunArgs, verbose: u8) -> Result<Resolved, VmmError> {
         initrd,
         append: args.append.clone(),
         loaders,
+        dumpdtb: args.dumpdtb.clone(),
+        no_reboot: args.no_reboot,
         verbose,
     })
 }
@@ -159,64 +165,131 @@ pub struct Built {
     pub serial_input: serial::PushFn,
     /// Saves persistent state (flash images); called at every exit after the board exists.
     pub flush: Box<dyn Fn() -> Result<(), String>>,
+    /// The generated device tree, for `--dumpdtb`.
+    pub device_tree: Vec<u8>,
 }
 
-/// Runs the guest described by `args`; returns the exit status.
+/// A writer shared by every incarnation of the board across guest resets (the serial file is
+/// opened once, so a reboot appends to it).
+#[derive(Clone)]
+struct SharedWriter(Arc<std::sync::Mutex<Box<dyn std::io::Write + Send>>>);
+
+impl std::io::Write for SharedWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        devices::bus::lock(&self.0).write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        devices::bus::lock(&self.0).flush()
+    }
+}
+
+/// Where console input goes: the UART of the board incarnation currently running.
+type InputTarget = Arc<std::sync::Mutex<Option<serial::PushFn>>>;
+
+/// Runs the guest described by `args`; returns the exit status. A guest reset rebuilds the
+/// board and reloads every image (a cold reboot), unless `--no-reboot`.
 pub fn run(args: &RunArgs, verbose: u8, stop: Arc<StopState>) -> Result<i32, VmmError> {
     let r = resolve(args, verbose)?;
     let regions: Vec<(u64, u64)> = match r.board.name {
         "g233" => crate::g233::ram_regions(r.ram_size),
         other => return Err(VmmError::Board(format!("board {other} has no run support"))),
     };
-    let ram = memory::create(&regions, &r.mem)?;
-    note(
-        verbose,
-        &format!(
-            "{} ({} pages)",
-            ram.description,
-            memory::human(ram.page_size)
-        ),
-    );
-    let serial_out = serial::output(&r.serial)?;
-    let built = match r.board.name {
-        "g233" => crate::g233::build(&r, ram.mem, serial_out)?,
-        other => return Err(VmmError::Board(format!("board {other} has no run support"))),
-    };
-    let result = run_built(&r, built.machine, built.serial_input, stop.clone());
-    let flushed = (built.flush)();
-    let code = result?;
-    if let Err(e) = flushed {
-        eprintln!("vmm: error: saving flash images failed: {e}; check the files and free space");
-        return Ok(if code == 0 { 1 } else { code });
+    let serial_out = SharedWriter(Arc::new(std::sync::Mutex::new(serial::output(&r.serial)?)));
+    let input: InputTarget = Arc::new(std::sync::Mutex::new(None));
+    let mut host_threads_started = false;
+    let mut _raw = None;
+    loop {
+        let ram = memory::create(&regions, &r.mem)?;
+        note(
+            verbose,
+            &format!(
+                "{} ({} pages)",
+                ram.description,
+                memory::human(ram.page_size)
+            ),
+        );
+        let built = match r.board.name {
+            "g233" => crate::g233::build(&r, ram.mem, Box::new(serial_out.clone()))?,
+            other => return Err(VmmError::Board(format!("board {other} has no run support"))),
+        };
+        if let Some(path) = &r.dumpdtb {
+            std::fs::write(path, &built.device_tree).map_err(|e| -> VmmError {
+                BadValue(format!(
+                    "--dumpdtb {}: cannot write it: {e}; check the directory exists and is \
+                     writable",
+                    path.display()
+                ))
+                .into()
+            })?;
+            note(
+                verbose,
+                &format!("device tree written to {}", path.display()),
+            );
+            return Ok(0);
+        }
+        *devices::bus::lock(&input) = Some(built.serial_input);
+        stop.attach(built.machine.hart.clone());
+        if !host_threads_started {
+            _raw = start_host_threads(&r, input.clone(), stop.clone())?;
+            host_threads_started = true;
+        }
+        let result = run_machine(&r, built.machine, stop.clone());
+        *devices::bus::lock(&input) = None;
+        let flushed = (built.flush)();
+        let exit = result?;
+        if let Err(e) = flushed {
+            eprintln!(
+                "vmm: error: saving flash images failed: {e}; check the files and free space"
+            );
+            let code = exit_code(exit, stop.reason(), r.verbose);
+            return Ok(if code == 0 { 1 } else { code });
+        }
+        if exit == GuestExit::Reset && !r.no_reboot && stop.reason().is_none() {
+            note(verbose, "guest reset: rebooting the board");
+            continue;
+        }
+        return Ok(exit_code(exit, stop.reason(), r.verbose));
     }
-    Ok(code)
 }
 
-fn run_built(
+/// Starts what lives across guest resets: the `--timeout` thread and the console input thread
+/// (with the terminal in raw mode, restored when the returned guard drops).
+fn start_host_threads(
     r: &Resolved,
-    machine: accel::Machine,
-    serial_input: serial::PushFn,
+    input: InputTarget,
     stop: Arc<StopState>,
-) -> Result<i32, VmmError> {
-    stop.attach(machine.hart.clone());
+) -> Result<Option<serial::RawModeGuard>, VmmError> {
     if let Some(t) = r.timeout {
         stop::spawn_timeout(stop.clone(), t)
             .map_err(|e| VmmError::Board(format!("cannot start the timeout thread: {e}")))?;
     }
-    let _raw = if r.serial == SerialSpec::Stdio {
-        let raw = if serial::stdin_is_tty() {
-            serial::enter_raw_mode()
-                .map_err(|e| log::warn!("cannot put the terminal in raw mode: {e}"))
-                .ok()
-        } else {
-            None
-        };
-        serial::spawn_stdin_thread(serial_input, stop.clone())
-            .map_err(|e| VmmError::Board(format!("cannot start the console thread: {e}")))?;
-        raw
+    if r.serial != SerialSpec::Stdio {
+        return Ok(None);
+    }
+    let raw = if serial::stdin_is_tty() {
+        serial::enter_raw_mode()
+            .map_err(|e| log::warn!("cannot put the terminal in raw mode: {e}"))
+            .ok()
     } else {
         None
     };
+    let push: serial::PushFn = Box::new(move |bytes: &[u8]| {
+        match devices::bus::lock(&input).as_mut() {
+            Some(push) => push(bytes),
+            // Between two incarnations of the board: keep the bytes for the next one.
+            None => 0,
+        }
+    });
+    serial::spawn_stdin_thread(push, stop)
+        .map_err(|e| VmmError::Board(format!("cannot start the console thread: {e}")))?;
+    Ok(raw)
+}
+
+fn run_machine(
+    r: &Resolved,
+    machine: accel::Machine,
+    stop: Arc<StopState>,
+) -> Result<GuestExit, VmmError> {
     let opts = accel::RunOptions {
         semihosting: r.semihosting,
         console: Box::new(serial::StdoutWriter),
@@ -227,12 +300,11 @@ fn run_built(
             Some(Box::new(std::io::stdin()))
         },
     };
-    if let Some(reason) = stop.reason() {
+    if stop.reason().is_some() {
         // Stopped while setting up (e.g. during a long --mem-prealloc).
-        return Ok(exit_code(GuestExit::HostStop, Some(reason), r.verbose));
+        return Ok(GuestExit::HostStop);
     }
-    let exit = accel::run(r.accel.0, machine, opts)?;
-    Ok(exit_code(exit, stop.reason(), r.verbose))
+    accel::run(r.accel.0, machine, opts)
 }
 
 /// A guest status as a process exit status: modulo 256 like `exit(3)`, except that a failure
@@ -259,7 +331,7 @@ pub fn exit_code(exit: GuestExit, reason: Option<StopReason>, verbose: u8) -> i3
             process_status(code)
         }
         GuestExit::Reset => {
-            eprintln!("vmm: the guest asked for a reset, which is not supported yet; stopped");
+            note(verbose, "guest reset with --no-reboot: exiting");
             0
         }
         GuestExit::HostStop => match reason {

@@ -742,3 +742,75 @@ fn firmware_boot_passes_fdt_and_fw_dynamic_info() {
         &["--append", "--bios default"],
     );
 }
+
+/// Raw G233 program: test finisher RESET (0x7777 to 0x100000), then `j .`.
+const RESET: [u32; 5] = [
+    0x0010_02b7, // lui t0, 0x100
+    0x0000_7337, // lui t1, 0x7
+    0x7773_0313, // addi t1, t1, 0x777
+    0x0062_a023, // sw t1, 0(t0)
+    0x0000_006f, // j .
+];
+
+#[test]
+fn guest_reset_reboots_the_board_or_exits_with_no_reboot() {
+    let dir = tempfile::tempdir().unwrap();
+    let reset = words(dir.path(), "reset.bin", &RESET);
+    let base = [
+        "run", "--accel", "tcg", "--board", "g233", "--bios", "none", "-v", "--kernel",
+    ];
+    let mut once = base.to_vec();
+    once.extend([s(&reset), "--no-reboot"]);
+    let o = vmm(&once);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--no-reboot"), "{}", stderr(&o));
+
+    // Without --no-reboot every reset rebuilds the board and runs the program again, until
+    // the timeout stops it.
+    let mut looping = base.to_vec();
+    looping.extend([s(&reset), "--timeout", "2"]);
+    let o = vmm(&looping);
+    assert_eq!(o.status.code(), Some(124), "{}", stderr(&o));
+    let reboots = stderr(&o)
+        .matches("guest reset: rebooting the board")
+        .count();
+    assert!(reboots >= 2, "expected several reboots:\n{}", stderr(&o));
+}
+
+#[test]
+fn dumpdtb_writes_the_device_tree_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let dtb = dir.path().join("g233.dtb");
+    let o = vmm(&[
+        "run",
+        "--board",
+        "g233",
+        "--memory",
+        "512M",
+        "--dumpdtb",
+        s(&dtb),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let blob = std::fs::read(&dtb).unwrap();
+    assert_eq!(&blob[..4], &0xd00d_feedu32.to_be_bytes());
+    let has = |n: &str| blob.windows(n.len()).any(|w| w == n.as_bytes());
+    for n in [
+        "arm,pl011",
+        "riscv,plic0",
+        "sifive,gpio0",
+        "jedec,spi-nor",
+        "riscv,isa-extensions",
+    ] {
+        assert!(has(n), "{n} missing");
+    }
+    // 512 MiB of memory at 0x8000_0000: reg = <0 0x80000000 0 0x20000000>.
+    let reg: Vec<u8> = [0u32, 0x8000_0000, 0, 0x2000_0000]
+        .iter()
+        .flat_map(|v| v.to_be_bytes())
+        .collect();
+    assert!(blob.windows(16).any(|w| w == reg.as_slice()), "memory node");
+
+    let o = vmm(&["run", "--dumpdtb", "/nonexistent/dir/x.dtb"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o).trim().lines().count(), 1, "{}", stderr(&o));
+}

@@ -96,6 +96,7 @@ pub fn build(cfg: &FdtConfig) -> FdtWriterResult<Vec<u8>> {
     f.property_u32("riscv,cbom-block-size", 64)?;
     f.property_u32("riscv,cboz-block-size", 64)?;
     let intc = f.begin_node("interrupt-controller")?;
+    f.property_u32("#address-cells", 0)?;
     f.property_u32("#interrupt-cells", 1)?;
     f.property_null("interrupt-controller")?;
     f.property_string("compatible", "riscv,cpu-intc")?;
@@ -164,6 +165,7 @@ pub fn build(cfg: &FdtConfig) -> FdtWriterResult<Vec<u8>> {
     f.property_null("gpio-controller")?;
     f.property_u32("#gpio-cells", 2)?;
     f.property_null("interrupt-controller")?;
+    f.property_u32("#address-cells", 0)?;
     f.property_u32("#interrupt-cells", 2)?;
     f.property_u32("ngpios", GPIO_PINS)?;
     f.property_phandle(PH_GPIO)?;
@@ -213,6 +215,8 @@ pub fn build(cfg: &FdtConfig) -> FdtWriterResult<Vec<u8>> {
     f.property_array_u64("reg", &reg(TEST_BASE, TEST_SIZE))?;
     f.property_phandle(PH_TEST)?;
     f.end_node(test)?;
+    f.end_node(soc)?;
+    // At the root, as on QEMU's virt board: they have no registers of their own.
     for (name, value) in [("poweroff", 0x5555u32), ("reboot", 0x7777)] {
         let n = f.begin_node(name)?;
         f.property_string("compatible", &format!("syscon-{name}"))?;
@@ -221,7 +225,6 @@ pub fn build(cfg: &FdtConfig) -> FdtWriterResult<Vec<u8>> {
         f.property_u32("value", value)?;
         f.end_node(n)?;
     }
-    f.end_node(soc)?;
     f.end_node(root)?;
     f.finish()
 }
