@@ -13,7 +13,7 @@ echo "== guest programs (resources/guest)"
 make -s -C resources/guest
 echo "== vmm (release, used by the end-to-end tests)"
 cargo build --release -q -p vmm
-export VMM_BIN="$PWD/target/release/vmm"
+export VMM_BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/vmm"
 echo "== Linux for G233 (resources/linux; built once per machine, then cached)"
 if image=$(resources/linux/build-kernel.sh) && initramfs=$(resources/linux/build-initramfs.sh); then
   export VMM_LINUX_IMAGE="$image" VMM_INITRAMFS="$initramfs"
