@@ -687,3 +687,66 @@ fn semihosting_bad_pointers_return_minus_one() {
     assert_eq!(cpu.x[14], u64::MAX);
     assert_eq!(cpu.x[10], 14, "errno EFAULT");
 }
+
+#[test]
+fn mprv_translates_m_mode_data_accesses_only() {
+    let root = 0x8010_0000u64;
+    let mut p = Vec::new();
+    set_mtvec(&mut p);
+    p.extend(li(T0, -1));
+    p.push(csrw(num::PMPADDR0, T0));
+    p.extend(li(T0, 0x1f));
+    p.push(csrw(num::PMPCFG0, T0));
+    p.extend(li(T0, ((8u64 << 60) | (root >> 12)) as i64));
+    p.push(csrw(num::SATP, T0));
+    p.extend(li(T0, 3 << 11));
+    p.push(csrrc(ZERO, num::MSTATUS as u32, T0));
+    p.extend(li(T0, (1 << 11) | (1 << 17))); // MPP = S, MPRV
+    p.push(csrrs(ZERO, num::MSTATUS as u32, T0));
+    p.extend(li(T1, 0x4020_0000));
+    p.push(ld(A3, T1, 0)); // translated: PA 0x8020_0000
+    p.extend(li(T0, 1 << 17));
+    p.push(csrrc(ZERO, num::MSTATUS as u32, T0));
+    p.push(ld(A4, T1, 0)); // bare: nothing at 0x4020_0000 → load access fault
+    p.push(SPIN);
+    let (mut cpu, _) = machine(&p);
+    put(&mut cpu, HANDLER, &m_handler());
+    write64(&mut cpu, root + 8, ((0x8000_0000u64 >> 12) << 10) | 0xc7);
+    write64(&mut cpu, 0x8020_0000, 0xabcd);
+    cpu.run_for(300);
+    assert_eq!(cpu.x[13], 0xabcd);
+    assert_eq!((cpu.x[10], cpu.x[11]), (5, 0x4020_0000));
+    assert_eq!(cpu.prv, crate::cpu::prv::M);
+}
+
+#[test]
+fn pmp_denies_supervisor_access_outside_its_regions() {
+    let s_code = RAM_BASE + 0x400;
+    let mut p = Vec::new();
+    set_mtvec(&mut p);
+    // Entry 0: TOR [0, RAM_BASE + 0x10_0000) RWX; nothing above.
+    p.extend(li(T0, ((RAM_BASE + 0x10_0000) >> 2) as i64));
+    p.push(csrw(num::PMPADDR0, T0));
+    p.extend(li(T0, 0x0f));
+    p.push(csrw(num::PMPCFG0, T0));
+    p.extend(li(T0, 3 << 11));
+    p.push(csrrc(ZERO, num::MSTATUS as u32, T0));
+    p.extend(li(T0, 1 << 11));
+    p.push(csrrs(ZERO, num::MSTATUS as u32, T0));
+    p.extend(li(T0, s_code as i64));
+    p.push(csrw(num::MEPC, T0));
+    p.push(MRET);
+    let mut s = Vec::new();
+    s.extend(li(T1, (RAM_BASE + 0x8_0000) as i64));
+    s.push(ld(A3, T1, 0)); // inside: fine
+    s.extend(li(T1, (RAM_BASE + 0x20_0000) as i64));
+    s.push(sd(A3, T1, 0)); // outside: store access fault
+    s.push(SPIN);
+    let (mut cpu, _) = machine(&p);
+    put(&mut cpu, s_code, &s);
+    put(&mut cpu, HANDLER, &m_handler());
+    write64(&mut cpu, RAM_BASE + 0x8_0000, 0x77);
+    cpu.run_for(300);
+    assert_eq!(cpu.x[13], 0x77);
+    assert_eq!((cpu.x[10], cpu.x[11]), (7, RAM_BASE + 0x20_0000));
+}
