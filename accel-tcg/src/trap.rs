@@ -160,3 +160,66 @@ impl Cpu {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::machine;
+    use devices::irq::mip;
+
+    #[test]
+    fn interrupt_priority_and_enables() {
+        let (mut cpu, hart) = machine(&[]);
+        cpu.mie = 0xaaa;
+        hart.set_line(mip::MTIP | mip::MSIP, false);
+        cpu.mip_sw = mip::SSIP | mip::STIP;
+        hart.set_line(mip::MEIP | mip::MSIP, true);
+        // M-mode with MIE clear: nothing.
+        assert_eq!(cpu.pending_interrupt(), None);
+        cpu.mstatus |= MSTATUS_MIE;
+        assert_eq!(cpu.pending_interrupt(), Some(11));
+        hart.set_line(mip::MEIP, false);
+        assert_eq!(cpu.pending_interrupt(), Some(3));
+        hart.set_line(mip::MSIP, false);
+        assert_eq!(cpu.pending_interrupt(), Some(1), "SSI before STI");
+        // Delegated interrupts are never taken in M-mode.
+        cpu.mideleg = mip::SSIP | mip::STIP;
+        assert_eq!(cpu.pending_interrupt(), None);
+        // In S-mode they need SIE; in U-mode they are always enabled.
+        cpu.prv = prv::S;
+        assert_eq!(cpu.pending_interrupt(), None);
+        cpu.mstatus |= MSTATUS_SIE;
+        assert_eq!(cpu.pending_interrupt(), Some(1));
+        cpu.mstatus &= !(MSTATUS_SIE | MSTATUS_MIE);
+        cpu.prv = prv::U;
+        assert_eq!(cpu.pending_interrupt(), Some(1));
+        // An M-level interrupt outranks S-level ones whatever the numbers.
+        hart.set_line(mip::SEIP, true);
+        cpu.mideleg = mip::SSIP;
+        assert_eq!(cpu.pending_interrupt(), Some(9));
+    }
+
+    #[test]
+    fn trap_delegation_and_vectoring() {
+        let (mut cpu, _) = machine(&[]);
+        cpu.mtvec = 0x8000_1001;
+        cpu.stvec = 0x8000_2000;
+        cpu.medeleg = 1 << 8;
+        cpu.prv = prv::U;
+        cpu.pc = 0x1234;
+        cpu.trap(8, 0, false);
+        assert_eq!(
+            (cpu.prv, cpu.pc, cpu.sepc, cpu.scause),
+            (prv::S, 0x8000_2000, 0x1234, 8)
+        );
+        assert_eq!(cpu.mstatus & MSTATUS_SPP, 0);
+        cpu.trap(7, 0, true);
+        assert_eq!((cpu.prv, cpu.pc), (prv::M, 0x8000_1000 + 28));
+        assert_eq!(cpu.mcause, (1 << 63) | 7);
+        assert_eq!((cpu.mstatus & MSTATUS_MPP) >> 11, prv::S as u64);
+        cpu.mepc = 0x4000;
+        cpu.mret().unwrap();
+        assert_eq!((cpu.prv, cpu.pc), (prv::S, 0x4000));
+        assert!(cpu.mret().is_err(), "mret from S is illegal");
+    }
+}
