@@ -349,6 +349,41 @@ pub fn insn_len(lo: u16) -> u8 {
     }
 }
 
+/// The extensions this CPU model implements, named as in the device tree's
+/// `riscv,isa-extensions` (single letters first). What a board advertises comes from here, so it
+/// never claims an extension before the decoder and executor implement it.
+pub const ISA_EXTENSIONS: &[&str] = &[
+    "i",
+    "m",
+    "a",
+    "f",
+    "d",
+    "c",
+    "zicntr",
+    "zicsr",
+    "zifencei",
+    "zihintpause",
+    "zicbom",
+    "zicbop",
+    "zicboz",
+    "zicond",
+    "zfa",
+    "zca",
+    "zcb",
+    "zcd",
+    "zba",
+    "zbb",
+    "zbc",
+    "zbs",
+    "sstc",
+    "svinval",
+    "svnapot",
+    "svpbmt",
+];
+
+/// The widest address-translation mode (`mmu-type` in the device tree).
+pub const MMU_TYPE: &str = "riscv,sv48";
+
 /// Decodes an instruction; `word` holds a 32-bit instruction, or a compressed one in its low 16
 /// bits (the upper bits are then ignored).
 pub fn decode(word: u32) -> Insn {

@@ -97,17 +97,15 @@ pub fn choose_firmware(
     }
 }
 
-/// What the device tree says about the CPU.
-///
-/// Conservative until `accel-tcg` reports the extensions it implements: RV64GC with Sv39.
+/// What the device tree says about the CPU: exactly what the TCG CPU model implements.
 fn cpu_fdt_config() -> fdt::FdtConfig {
     fdt::FdtConfig {
         isa_base: "rv64i".into(),
-        isa_extensions: ["i", "m", "a", "f", "d", "c", "zicsr", "zifencei"]
+        isa_extensions: accel_tcg::decode::ISA_EXTENSIONS
             .iter()
             .map(|s| s.to_string())
             .collect(),
-        mmu_type: "riscv,sv39".into(),
+        mmu_type: accel_tcg::decode::MMU_TYPE.into(),
         ..Default::default()
     }
 }
