@@ -306,6 +306,12 @@ impl Cpu {
             if self.instret >= target {
                 return RunExit::Budget;
             }
+            if self.jit.enabled && crate::jit::dispatch(self, target) {
+                if let Some(code) = self.semi_exit {
+                    return RunExit::Semihosting(code);
+                }
+                continue;
+            }
             match self.lookup_block() {
                 Ok(b) => self.exec_block(&b),
                 Err(e) => {

@@ -104,6 +104,8 @@ pub struct Cpu {
     pub tlb: [Tlb; MMU_IDX_COUNT],
     /// Instructions retired since reset.
     pub instret: u64,
+    /// The JIT tier's state (limit/status words read by translated code, invalidation queue).
+    pub(crate) jit: crate::jit::JitCpu,
 
     // --- CSRs ---
     pub(crate) mstatus: u64,
@@ -221,6 +223,7 @@ impl Cpu {
             wfi: false,
             tlb: std::array::from_fn(|_| Tlb::new()),
             instret: 0,
+            jit: crate::jit::JitCpu::default(),
             mstatus: (2 << 32) | (2 << 34),
             medeleg: 0,
             mideleg: 0,

@@ -33,6 +33,7 @@ pub mod decode;
 mod exec;
 pub mod fp;
 pub mod fpu;
+pub mod jit;
 mod memory;
 pub mod mmu;
 mod pmp;

@@ -193,6 +193,7 @@ impl Cpu {
         };
         let end = pa.saturating_add(size);
         let blocks = &mut self.blocks;
+        let jit = &mut self.jit;
         let mut removed = false;
         list.retain(|&start| {
             let overlaps = blocks
@@ -200,6 +201,7 @@ impl Cpu {
                 .is_none_or(|b| start < end && b.end_pa > pa);
             if overlaps {
                 blocks.remove(&start);
+                jit.block_removed(start);
                 removed = true;
             }
             !overlaps
@@ -232,6 +234,7 @@ impl Cpu {
 
     /// Drops every translated block (fence.i).
     pub(crate) fn invalidate_all_code(&mut self) {
+        self.jit.code_flushed();
         self.blocks.clear();
         self.code_pages.clear();
         self.jump_cache.clear();

@@ -324,6 +324,7 @@ impl Cpu {
             t.flush();
         }
         self.jump_cache.clear();
+        self.jit.tlb_flushed();
     }
 
     /// Removes the fast write tags of every TLB entry mapping physical page `pa_page` (it now

@@ -130,6 +130,11 @@ impl HartInterrupts {
         self.attention.swap(false, Ordering::AcqRel)
     }
 
+    /// The attention flag itself, for translated code that polls it with a plain byte load.
+    pub fn attention_flag(&self) -> &AtomicBool {
+        &self.attention
+    }
+
     /// Whether something changed, without clearing the flag (cheap check for hot loops).
     pub fn needs_attention(&self) -> bool {
         self.attention.load(Ordering::Relaxed)

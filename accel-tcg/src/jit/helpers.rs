@@ -1,0 +1,113 @@
+//! Functions translated code calls for what it does not do inline: TLB misses (page walk, MMIO,
+//! faults) and whole instructions with tier-0 semantics.
+//!
+//! Protocol: before a call that can trap or read architectural state, translated code has stored
+//! every guest register it changed, `pc` (the instruction's address) and `instret` (the count
+//! before the instruction) into the [`Cpu`]. The memory helpers report in `cpu.jit.status`:
+//! [`ST_OK`] (continue), [`ST_EXIT`] (the access completed but translated code must end after this
+//! instruction: MMIO or code invalidation) or [`ST_TRAP`] (the trap has been taken: `pc` and the
+//! CSRs are the handler's; translated code returns at once without storing anything).
+
+use crate::cpu::{cause, Cpu};
+use crate::decode::Insn;
+
+/// Continue in translated code.
+pub const ST_OK: u64 = 0;
+/// The instruction completed; end translated code after it.
+pub const ST_EXIT: u64 = 1;
+/// The instruction trapped; the CPU state is the trap handler's.
+pub const ST_TRAP: u64 = 2;
+
+/// Slow-path load of `size` bytes at virtual `va` (zero-extended result).
+///
+/// # Safety
+/// `cpu` must point to the live [`Cpu`] running the translated code, with no other reference to
+/// it in use.
+pub unsafe extern "C" fn load_slow(cpu: *mut Cpu, va: u64, size: u64) -> u64 {
+    // SAFETY: the caller (translated code entered from `JitState::call`) passes the unique CPU.
+    let cpu = unsafe { &mut *cpu };
+    match cpu.load(va, size) {
+        Ok(v) => {
+            cpu.jit.status = if cpu.break_block {
+                cpu.break_block = false;
+                ST_EXIT
+            } else {
+                ST_OK
+            };
+            v
+        }
+        Err(e) => {
+            cpu.raise(e);
+            cpu.break_block = false;
+            cpu.jit.status = ST_TRAP;
+            0
+        }
+    }
+}
+
+/// Slow-path store of the low `size` bytes of `v` at virtual `va`.
+///
+/// # Safety
+/// As for [`load_slow`].
+pub unsafe extern "C" fn store_slow(cpu: *mut Cpu, va: u64, size: u64, v: u64) {
+    // SAFETY: as for `load_slow`.
+    let cpu = unsafe { &mut *cpu };
+    match cpu.store(va, size, v) {
+        Ok(()) => {
+            cpu.jit.status = if cpu.break_block {
+                cpu.break_block = false;
+                ST_EXIT
+            } else {
+                ST_OK
+            };
+        }
+        Err(e) => {
+            cpu.raise(e);
+            cpu.break_block = false;
+            cpu.jit.status = ST_TRAP;
+        }
+    }
+}
+
+/// Executes one instruction exactly as tier 0 does (register write, `instret`, `pc`, traps).
+/// Returns [`ST_OK`] when translated code may continue with the next instruction (after
+/// reloading the destination register), anything else when it must return to the dispatcher
+/// (the CPU state in memory is then complete).
+///
+/// # Safety
+/// `cpu` as for [`load_slow`]; `insn` must point to a live [`Insn`].
+pub unsafe extern "C" fn exec_insn(cpu: *mut Cpu, insn: *const Insn) -> u64 {
+    // SAFETY: as for `load_slow`; the instruction lives in the region's memory, which outlives
+    // its code.
+    let (cpu, insn) = unsafe { (&mut *cpu, &*insn) };
+    let next = cpu.pc.wrapping_add(insn.len as u64);
+    let mode = super::mode_key(cpu);
+    match cpu.exec(insn) {
+        Ok(()) => {
+            cpu.x[0] = 0;
+            cpu.instret += 1;
+            let brk = std::mem::take(&mut cpu.break_block);
+            if brk
+                || cpu.check_irq
+                || cpu.wfi
+                || cpu.pc != next
+                || cpu.semi_exit.is_some()
+                || super::mode_key(cpu) != mode
+                || cpu.jit.needs_dispatch()
+            {
+                ST_EXIT
+            } else {
+                ST_OK
+            }
+        }
+        Err(mut e) => {
+            cpu.x[0] = 0;
+            if e.cause == cause::ILLEGAL {
+                e.tval = insn.raw as u64;
+            }
+            cpu.raise(e);
+            cpu.break_block = false;
+            ST_TRAP
+        }
+    }
+}

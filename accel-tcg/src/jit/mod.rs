@@ -1,0 +1,688 @@
+//! Tier 1: Cranelift translation of hot code regions.
+//!
+//! - A *region* is a set of tier-0 blocks from one guest physical page, found by following the
+//!   static successors (branches, `jal`, fall-through) of a hot entry block. It is keyed by the
+//!   entry's physical address and the [`mode_key`] (privilege, data MMU index, FS, frm), and its
+//!   code works for any virtual address mapping that page (`pc` is read at entry).
+//! - The dispatcher ([`dispatch`], called from the tier-0 run loop) counts executions of cold
+//!   entries; at the threshold it forms the region and compiles it, on the compile thread
+//!   ([`worker`]) or synchronously. Finished code is installed into the [`arena::CodeArena`]
+//!   between two dispatches, so swapping tiers never races with running code.
+//! - Exits chain: a static exit tail-calls the code stored in its slot (filled by the dispatcher
+//!   the first time the exit returns), an indirect jump looks the target up in the jump cache.
+//! - Invalidation: the tier-0 hooks queue removed blocks, TLB flushes and `fence.i` in
+//!   [`JitCpu`]; the dispatcher applies them before running any code (regions holding a removed
+//!   block are dropped, links and the jump cache cleared). A full arena flushes everything.
+
+pub mod arena;
+pub mod helpers;
+pub mod translate;
+mod worker;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cranelift_codegen::isa::TargetIsa;
+use cranelift_codegen::settings::{self, Configurable};
+
+use crate::block::Block;
+use crate::cpu::Cpu;
+use crate::decode::{Insn, Op};
+use crate::mmu::{Access, PAGE_MASK};
+
+use arena::CodeArena;
+use translate::{BlockDesc, RegionDesc, Translator};
+
+/// Entries in the jump cache (power of two).
+pub const JC_SIZE: usize = 4096;
+/// Maximum blocks in a region.
+const MAX_REGION_BLOCKS: usize = 48;
+/// Maximum instructions in a region.
+const MAX_REGION_INSNS: usize = 768;
+/// Invalidations after which a region entry stays on tier 0 (self-modifying code).
+const MAX_REWRITES: u32 = 4;
+/// Code arena size.
+const ARENA_SIZE: usize = 64 << 20;
+/// Default compile threshold (executions of an entry before it is compiled).
+pub const DEFAULT_THRESHOLD: u32 = 50;
+
+/// How the JIT tier runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JitConfig {
+    /// Whether hot code is compiled at all.
+    pub enabled: bool,
+    /// Executions of a region entry before it is compiled.
+    pub threshold: u32,
+    /// Compile on a background thread (else synchronously, deterministic: for tests).
+    pub background: bool,
+}
+
+impl Default for JitConfig {
+    fn default() -> Self {
+        JitConfig {
+            enabled: true,
+            threshold: DEFAULT_THRESHOLD,
+            background: true,
+        }
+    }
+}
+
+/// JIT counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct JitStats {
+    /// Regions compiled and installed.
+    pub regions_compiled: u64,
+    /// Guest instructions in compiled regions.
+    pub insns_compiled: u64,
+    /// Compilations that failed (the code keeps running on tier 0).
+    pub compile_failures: u64,
+    /// Host time spent compiling (on whichever thread).
+    pub compile_time: Duration,
+    /// Code arena flushes (generation resets).
+    pub cache_flushes: u64,
+    /// Regions dropped because their code was overwritten or `fence.i`.
+    pub invalidations: u64,
+    /// Exits that went straight into the next region (slot or jump cache).
+    pub chained_exits: u64,
+    /// Entries into compiled code from the dispatcher.
+    pub dispatched_entries: u64,
+    /// Exit slots linked by the dispatcher.
+    pub links: u64,
+}
+
+/// The JIT's part of the CPU state (`#[repr(C)]`: translated code reads `limit` and writes
+/// `status` and `chained` at fixed offsets).
+#[repr(C)]
+#[derive(Default)]
+pub struct JitCpu {
+    /// Translated code returns when `instret` reaches this (timer poll or budget).
+    pub(crate) limit: u64,
+    /// Status of the last slow-path helper (see [`helpers`]).
+    pub(crate) status: u64,
+    /// Chained exits taken by translated code.
+    pub(crate) chained: u64,
+    /// Whether the tier is on.
+    pub(crate) enabled: bool,
+    /// A TLB flush happened: virtual-address links and the jump cache are stale.
+    pub(crate) flush_links: bool,
+    /// `fence.i` or similar: drop every region.
+    pub(crate) flush_all: bool,
+    /// Tier-0 blocks (by physical address) removed since the last dispatch.
+    pub(crate) removed_blocks: Vec<u64>,
+    pub(crate) config: JitConfigOpt,
+    pub(crate) stats: JitStats,
+    pub(crate) state: Option<Box<JitState>>,
+}
+
+/// The configuration as stored in the CPU (`None` until set).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct JitConfigOpt(Option<JitConfig>);
+
+impl JitCpu {
+    /// Whether invalidations are queued that the dispatcher must apply first.
+    #[inline]
+    pub(crate) fn needs_dispatch(&self) -> bool {
+        self.flush_links || self.flush_all || !self.removed_blocks.is_empty()
+    }
+
+    /// Hook: tier 0 removed the block at physical `pa`.
+    #[inline]
+    pub(crate) fn block_removed(&mut self, pa: u64) {
+        if self.enabled {
+            self.removed_blocks.push(pa);
+        }
+    }
+
+    /// Hook: every TLB was flushed.
+    #[inline]
+    pub(crate) fn tlb_flushed(&mut self) {
+        self.flush_links = self.enabled;
+    }
+
+    /// Hook: all translated code must go.
+    #[inline]
+    pub(crate) fn code_flushed(&mut self) {
+        self.flush_all = self.enabled;
+        self.removed_blocks.clear();
+    }
+}
+
+/// The mode bits translated code is specialised for: privilege (bits 0-1), data MMU index
+/// (2-3), mstatus.FS (4-5), frm (6-8).
+#[inline]
+pub(crate) fn mode_key(cpu: &Cpu) -> u32 {
+    cpu.prv as u32
+        | (cpu.data_idx as u32) << 2
+        | (((cpu.mstatus >> 13) & 3) as u32) << 4
+        | (cpu.frm as u32 & 7) << 6
+}
+
+/// One jump-cache entry (virtual pc and mode → code).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct JcEntry {
+    vpc: u64,
+    mode: u64,
+    code: u64,
+    _pad: u64,
+}
+
+const JC_EMPTY: JcEntry = JcEntry {
+    vpc: 1, // odd: never a pc
+    mode: u64::MAX,
+    code: 0,
+    _pad: 0,
+};
+
+/// Memory a region's code refers to by address; lives until the next arena flush.
+struct RegionMem {
+    insns: Box<[Insn]>,
+    slots: Box<[[u64; 2]]>,
+}
+
+enum Entry {
+    /// Being compiled (request id).
+    Pending(u64),
+    /// Installed code.
+    Ready(*const u8),
+    /// Could not be compiled; stays on tier 0.
+    Failed,
+}
+
+struct PendingRegion {
+    key: (u64, u32),
+    blocks: Vec<Rc<Block>>,
+    mem: RegionMem,
+    ninsns: usize,
+    generation: u64,
+}
+
+/// Per-CPU JIT state owned by the dispatcher.
+pub(crate) struct JitState {
+    isa: Arc<dyn TargetIsa>,
+    arena: CodeArena,
+    tramp: *const u8,
+    jc: Box<[JcEntry]>,
+    regions: HashMap<(u64, u32), Entry>,
+    hot: HashMap<(u64, u32), u32>,
+    /// How often each region was invalidated by stores to its code.
+    rewrites: HashMap<(u64, u32), u32>,
+    /// Tier-0 block → regions containing it.
+    by_block: HashMap<u64, Vec<(u64, u32)>>,
+    /// Region memories (kept until the arena is flushed).
+    mems: Vec<RegionMem>,
+    /// Filled exit slots.
+    links: Vec<*mut u64>,
+    pending: HashMap<u64, PendingRegion>,
+    next_id: u64,
+    generation: u64,
+    translator: Translator,
+    worker: Option<worker::Worker>,
+    threshold: u32,
+}
+
+/// Errors setting up the JIT.
+#[derive(Debug, thiserror::Error)]
+pub enum JitError {
+    /// The host ISA is not supported by Cranelift.
+    #[error("host ISA: {0}")]
+    Isa(String),
+    /// Code memory.
+    #[error(transparent)]
+    Arena(#[from] arena::ArenaError),
+    /// The trampoline did not compile.
+    #[error("trampoline: {0}")]
+    Trampoline(String),
+}
+
+/// Builds the host ISA description for Cranelift.
+pub(crate) fn host_isa() -> Result<Arc<dyn TargetIsa>, JitError> {
+    let mut fb = settings::builder();
+    let set = |fb: &mut settings::Builder, k: &str, v: &str| {
+        fb.set(k, v).map_err(|e| JitError::Isa(format!("{k}: {e}")))
+    };
+    set(&mut fb, "opt_level", "speed")?;
+    set(&mut fb, "enable_verifier", "false")?;
+    set(&mut fb, "is_pic", "false")?;
+    // Cranelift's x64 tail calls rely on frame pointers.
+    set(&mut fb, "preserve_frame_pointers", "true")?;
+    let flags = settings::Flags::new(fb);
+    let ib = cranelift_native::builder().map_err(|e| JitError::Isa(e.to_string()))?;
+    ib.finish(flags).map_err(|e| JitError::Isa(e.to_string()))
+}
+
+type Tramp = unsafe extern "C" fn(*mut Cpu, *const u8) -> u64;
+
+impl JitState {
+    fn new(cfg: &JitConfig) -> Result<JitState, JitError> {
+        let isa = host_isa()?;
+        let mut arena = CodeArena::new(ARENA_SIZE)?;
+        let code = translate::compile_trampoline(&*isa).map_err(JitError::Trampoline)?;
+        let tramp = arena.install(&code)?;
+        arena.pin();
+        let worker = if cfg.background {
+            match worker::Worker::spawn() {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    log::warn!("jit: no compile thread ({e}); compiling synchronously");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        Ok(JitState {
+            isa,
+            arena,
+            tramp,
+            jc: vec![JC_EMPTY; JC_SIZE].into_boxed_slice(),
+            regions: HashMap::new(),
+            hot: HashMap::new(),
+            rewrites: HashMap::new(),
+            by_block: HashMap::new(),
+            mems: Vec::new(),
+            links: Vec::new(),
+            pending: HashMap::new(),
+            next_id: 1,
+            generation: 0,
+            translator: Translator::new(),
+            worker,
+            threshold: cfg.threshold,
+        })
+    }
+
+    #[inline]
+    fn jc_slot(vpc: u64) -> usize {
+        ((vpc >> 1) as usize) & (JC_SIZE - 1)
+    }
+
+    fn clear_links(&mut self) {
+        for &s in &self.links {
+            // SAFETY: every recorded slot points into a `RegionMem` in `self.mems` or a pending
+            // region, both alive until the arena flush that also clears `links`.
+            unsafe { *s = 0 };
+        }
+        self.links.clear();
+        self.jc.fill(JC_EMPTY);
+    }
+
+    /// Applies queued invalidations.
+    fn process_invalidations(&mut self, cpu: &mut Cpu) {
+        if cpu.jit.flush_all {
+            cpu.jit.flush_all = false;
+            cpu.jit.removed_blocks.clear();
+            cpu.jit.flush_links = false;
+            let n = self
+                .regions
+                .values()
+                .filter(|e| matches!(e, Entry::Ready(_)))
+                .count();
+            cpu.jit.stats.invalidations += n as u64;
+            self.regions.retain(|_, e| matches!(e, Entry::Pending(_)));
+            self.by_block.clear();
+            self.hot.clear();
+            self.clear_links();
+            // Pending compilations may have read the old code: forget them.
+            self.generation += 1;
+            return;
+        }
+        if !cpu.jit.removed_blocks.is_empty() {
+            let removed = std::mem::take(&mut cpu.jit.removed_blocks);
+            for pa in removed {
+                if let Some(keys) = self.by_block.remove(&pa) {
+                    for k in keys {
+                        if matches!(self.regions.remove(&k), Some(Entry::Ready(_))) {
+                            cpu.jit.stats.invalidations += 1;
+                            // Code that keeps rewriting itself stays on tier 0.
+                            let n = self.rewrites.entry(k).or_insert(0);
+                            *n += 1;
+                            if *n >= MAX_REWRITES {
+                                self.regions.insert(k, Entry::Failed);
+                            }
+                        }
+                        self.hot.remove(&k);
+                    }
+                }
+                // Pending regions using the block are dropped when they arrive (block check).
+            }
+            cpu.jit.flush_links = true;
+        }
+        if cpu.jit.flush_links {
+            cpu.jit.flush_links = false;
+            self.clear_links();
+        }
+    }
+
+    /// Drops every region and resets the arena.
+    fn flush_arena(&mut self, cpu: &mut Cpu) {
+        self.regions.clear();
+        self.by_block.clear();
+        self.hot.clear();
+        self.clear_links();
+        self.mems.clear();
+        self.arena.reset();
+        self.generation += 1;
+        cpu.jit.stats.cache_flushes += 1;
+    }
+
+    /// Installs compiled code for pending request `id`.
+    fn install(&mut self, cpu: &mut Cpu, id: u64, code: Result<Vec<u8>, String>, t: Duration) {
+        cpu.jit.stats.compile_time += t;
+        let Some(p) = self.pending.remove(&id) else {
+            return;
+        };
+        let current = matches!(self.regions.get(&p.key), Some(Entry::Pending(i)) if *i == id);
+        if !current {
+            return;
+        }
+        // The blocks must still be the ones the region was built from.
+        let intact = p.generation == self.generation
+            && p.blocks
+                .iter()
+                .all(|b| cpu.blocks.get(&b.pa).is_some_and(|c| Rc::ptr_eq(b, c)));
+        if !intact {
+            self.regions.remove(&p.key);
+            return;
+        }
+        let code = match code {
+            Ok(c) => c,
+            Err(e) => {
+                log::debug!("jit: region {:#x} failed to compile: {e}", p.key.0);
+                cpu.jit.stats.compile_failures += 1;
+                self.regions.insert(p.key, Entry::Failed);
+                return;
+            }
+        };
+        let ptr = match self.arena.install(&code) {
+            Ok(ptr) => ptr,
+            Err(arena::ArenaError::Full) => {
+                self.flush_arena(cpu);
+                // The request's memory survives in `p`; retry into the empty arena.
+                match self.arena.install(&code) {
+                    Ok(ptr) => ptr,
+                    Err(_) => return,
+                }
+            }
+            Err(e) => {
+                log::warn!("jit: {e}");
+                cpu.jit.stats.compile_failures += 1;
+                self.regions.insert(p.key, Entry::Failed);
+                return;
+            }
+        };
+        for b in &p.blocks {
+            self.by_block.entry(b.pa).or_default().push(p.key);
+        }
+        self.regions.insert(p.key, Entry::Ready(ptr));
+        self.mems.push(p.mem);
+        cpu.jit.stats.regions_compiled += 1;
+        cpu.jit.stats.insns_compiled += p.ninsns as u64;
+    }
+
+    fn poll_worker(&mut self, cpu: &mut Cpu) {
+        if self.pending.is_empty() {
+            return;
+        }
+        while let Some(r) = self.worker.as_ref().and_then(|w| w.try_result()) {
+            self.install(cpu, r.id, r.code, r.time);
+        }
+    }
+
+    /// Forms the region at `pc`/`pa` and compiles it (or queues it).
+    fn request(&mut self, cpu: &mut Cpu, pc: u64, pa: u64, mode: u32) {
+        let key = (pa, mode);
+        let Some(blocks) = form_region(cpu, pc, pa) else {
+            self.regions.insert(key, Entry::Failed);
+            return;
+        };
+        let mut descs = Vec::with_capacity(blocks.len());
+        let mut flat = Vec::new();
+        for b in &blocks {
+            descs.push(BlockDesc {
+                off: b.pa.wrapping_sub(pa) as i64,
+                first: flat.len(),
+                insns: b.insns.to_vec(),
+            });
+            flat.extend_from_slice(&b.insns);
+        }
+        let ninsns = flat.len();
+        let mem = RegionMem {
+            insns: flat.into_boxed_slice(),
+            slots: vec![[0u64, mode as u64]; 2 * blocks.len()].into_boxed_slice(),
+        };
+        let desc = RegionDesc {
+            page_off: (pa & 0xfff) as i64,
+            mode,
+            blocks: descs,
+            insns_addr: mem.insns.as_ptr() as u64,
+            slots_addr: mem.slots.as_ptr() as u64,
+            jc_addr: self.jc.as_ptr() as u64,
+            attention_addr: cpu.hart.attention_flag() as *const _ as u64,
+        };
+        let id = self.next_id;
+        self.next_id += 1;
+        self.regions.insert(key, Entry::Pending(id));
+        self.pending.insert(
+            id,
+            PendingRegion {
+                key,
+                blocks,
+                mem,
+                ninsns,
+                generation: self.generation,
+            },
+        );
+        if let Some(w) = &self.worker {
+            if w.submit(id, desc.clone()) {
+                return;
+            }
+        }
+        let t0 = Instant::now();
+        let code = self.translator.compile(&*self.isa, &desc);
+        self.install(cpu, id, code, t0.elapsed());
+    }
+
+    /// Finds compiled code for the current pc and mode, counting hotness otherwise.
+    fn lookup(&mut self, cpu: &mut Cpu, mode: u32) -> Option<*const u8> {
+        let pc = cpu.pc;
+        let e = &self.jc[Self::jc_slot(pc)];
+        if e.vpc == pc && e.mode == mode as u64 {
+            return Some(e.code as *const u8);
+        }
+        let pa = cpu.translate(pc, Access::Exec, 2).ok()?;
+        let key = (pa, mode);
+        match self.regions.get(&key) {
+            Some(Entry::Ready(c)) => {
+                let c = *c;
+                self.jc[Self::jc_slot(pc)] = JcEntry {
+                    vpc: pc,
+                    mode: mode as u64,
+                    code: c as u64,
+                    _pad: 0,
+                };
+                Some(c)
+            }
+            Some(_) => None,
+            None => {
+                let h = self.hot.entry(key).or_insert(0);
+                *h += 1;
+                if *h < self.threshold {
+                    return None;
+                }
+                self.hot.remove(&key);
+                self.request(cpu, pc, pa, mode);
+                match self.regions.get(&key) {
+                    Some(Entry::Ready(c)) => Some(*c),
+                    _ => None,
+                }
+            }
+        }
+    }
+
+    /// Runs compiled code if there is some for the current state. Returns whether it did.
+    fn dispatch(&mut self, cpu: &mut Cpu, target: u64) -> bool {
+        if cpu.jit.needs_dispatch() {
+            self.process_invalidations(cpu);
+        }
+        self.poll_worker(cpu);
+        let mode = mode_key(cpu);
+        let Some(code) = self.lookup(cpu, mode) else {
+            return false;
+        };
+        cpu.jit.limit = cpu.next_poll.min(target);
+        cpu.jit.status = 0;
+        let start = cpu.instret;
+        // SAFETY: `tramp` is the trampoline compiled for the host ABI; `code` is installed
+        // region code for this CPU's mode, whose embedded addresses (slots, instructions, jump
+        // cache, attention flag) are alive (they are only freed after the arena is reset, which
+        // happens here, between runs). The CPU is not otherwise borrowed during the call.
+        let ret = unsafe {
+            let f: Tramp = std::mem::transmute::<*const u8, Tramp>(self.tramp);
+            f(cpu as *mut Cpu, code)
+        };
+        cpu.jit.stats.dispatched_entries += 1;
+        let _ = start;
+        if cpu.jit.needs_dispatch() {
+            self.process_invalidations(cpu);
+            return true;
+        }
+        if ret != 0 {
+            self.link(cpu, ret as *mut u64);
+        }
+        true
+    }
+
+    /// Fills the exit slot `slot` with the code for the current pc, if compiled.
+    fn link(&mut self, cpu: &mut Cpu, slot: *mut u64) {
+        let mode = mode_key(cpu);
+        // SAFETY: translated code returns only addresses of its own slots, which live in a
+        // `RegionMem` (see `clear_links`); word 1 holds the owner's mode.
+        let owner_mode = unsafe { *slot.add(1) };
+        if owner_mode != mode as u64 {
+            return;
+        }
+        let pc = cpu.pc;
+        let e = &self.jc[Self::jc_slot(pc)];
+        let code = if e.vpc == pc && e.mode == mode as u64 {
+            e.code
+        } else {
+            let Ok(pa) = cpu.translate(pc, Access::Exec, 2) else {
+                return;
+            };
+            match self.regions.get(&(pa, mode)) {
+                Some(Entry::Ready(c)) => *c as u64,
+                _ => return,
+            }
+        };
+        // SAFETY: as above.
+        unsafe { *slot = code };
+        self.links.push(slot);
+        cpu.jit.stats.links += 1;
+    }
+}
+
+/// The static successors of a block's last instruction that may be in the same region, as
+/// physical addresses (`page` is the region's page).
+fn successors(b: &Block) -> Vec<u64> {
+    let Some(last) = b.insns.last() else {
+        return Vec::new();
+    };
+    let last_pa = b.end_pa - last.len as u64;
+    let target = last_pa.wrapping_add(last.imm as u64);
+    use Op::*;
+    match last.op {
+        Beq | Bne | Blt | Bge | Bltu | Bgeu => vec![target, b.end_pa],
+        Jal => vec![target],
+        Jalr | Mret | Sret | Ecall | Ebreak | Illegal | Wfi | FenceI | SfenceVma | SinvalVma
+        | Custom => Vec::new(),
+        _ => vec![b.end_pa],
+    }
+}
+
+/// Collects the blocks of the region entered at `pc` (physical `pa`).
+fn form_region(cpu: &mut Cpu, pc: u64, pa: u64) -> Option<Vec<Rc<Block>>> {
+    let page = pa & PAGE_MASK;
+    let mut out: Vec<Rc<Block>> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut queue = VecDeque::from([pa]);
+    seen.insert(pa);
+    let mut ninsns = 0;
+    while let Some(bpa) = queue.pop_front() {
+        if out.len() >= MAX_REGION_BLOCKS || ninsns >= MAX_REGION_INSNS {
+            break;
+        }
+        let b = match cpu.blocks.get(&bpa) {
+            Some(b) => b.clone(),
+            None => {
+                let vpc = pc.wrapping_add(bpa.wrapping_sub(pa));
+                match cpu.translate_block(vpc, bpa) {
+                    Ok((b, true)) => b,
+                    _ => {
+                        if bpa == pa {
+                            return None;
+                        }
+                        continue;
+                    }
+                }
+            }
+        };
+        if b.insns.is_empty() {
+            if bpa == pa {
+                return None;
+            }
+            continue;
+        }
+        ninsns += b.insns.len();
+        for s in successors(&b) {
+            if s & PAGE_MASK == page && seen.insert(s) {
+                queue.push_back(s);
+            }
+        }
+        out.push(b);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Dispatcher entry from the tier-0 run loop: runs compiled code for the current pc if there is
+/// some (compiling hot entries on the way). Returns whether code ran; if not, tier 0 runs the
+/// next block.
+pub(crate) fn dispatch(cpu: &mut Cpu, target: u64) -> bool {
+    let mut st = match cpu.jit.state.take() {
+        Some(s) => s,
+        None => {
+            let cfg = cpu.jit.config.0.unwrap_or_default();
+            match JitState::new(&cfg) {
+                Ok(s) => Box::new(s),
+                Err(e) => {
+                    log::warn!("jit disabled: {e}");
+                    cpu.jit.enabled = false;
+                    return false;
+                }
+            }
+        }
+    };
+    let r = st.dispatch(cpu, target);
+    cpu.jit.state = Some(st);
+    r
+}
+
+impl Cpu {
+    /// Configures the JIT tier (takes effect at the next dispatch; disabling drops all code).
+    pub fn set_jit(&mut self, cfg: JitConfig) {
+        self.jit.enabled = cfg.enabled;
+        self.jit.config = JitConfigOpt(Some(cfg));
+        self.jit.state = None;
+        self.jit.removed_blocks.clear();
+        self.jit.flush_all = false;
+        self.jit.flush_links = false;
+    }
+
+    /// The JIT counters so far.
+    pub fn jit_stats(&self) -> JitStats {
+        let mut s = self.jit.stats;
+        s.chained_exits = self.jit.chained;
+        s
+    }
+}

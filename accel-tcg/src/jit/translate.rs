@@ -1,0 +1,1182 @@
+//! Translation of a region (several tier-0 blocks from one guest page) into one Cranelift
+//! function.
+//!
+//! Generated function: `tail fn(cpu: *mut Cpu) -> u64`. On entry it checks the instruction limit
+//! (`cpu.jit.limit`) and the hart's attention flag, loads the guest registers it uses into
+//! Cranelift variables and runs; internal branches are Cranelift control flow (back-edges
+//! re-check the limit and the flag). Every exit stores the changed registers, `pc` and `instret`,
+//! then either tail-calls the next region (a filled per-exit slot, or a jump-cache hit for
+//! indirect jumps) or returns: the slot's address (so the dispatcher can link it) or 0.
+//!
+//! All addresses (helpers, slots, jump cache) are immediates, so the code has no relocations and
+//! can be compiled on another thread and copied into the code arena.
+
+use std::collections::HashMap;
+use std::mem::{offset_of, size_of};
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{
+    types, AbiParam, Block, Function, InstBuilder, MemFlagsData, SigRef, Signature, Type,
+    UserFuncName, Value,
+};
+use cranelift_codegen::isa::{CallConv, TargetIsa};
+use cranelift_codegen::{control::ControlPlane, Context};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+
+use crate::cpu::Cpu;
+use crate::decode::{Insn, Op};
+use crate::jit::{helpers, JcEntry, JitCpu, JC_SIZE};
+use crate::mmu::{Tlb, TlbEntry, PAGE_MASK, TLB_SIZE};
+
+/// One tier-0 block of a region.
+#[derive(Debug, Clone)]
+pub struct BlockDesc {
+    /// Byte offset of its first instruction from the region entry.
+    pub off: i64,
+    /// Index of its first instruction in the region's flat instruction array.
+    pub first: usize,
+    /// The instructions.
+    pub insns: Vec<Insn>,
+}
+
+/// Everything needed to translate a region (plain data: sent to the compile thread).
+#[derive(Debug, Clone)]
+pub struct RegionDesc {
+    /// Offset of the entry within its 4 KiB page.
+    pub page_off: i64,
+    /// The mode key the code is specialised for (see [`super::mode_key`]).
+    pub mode: u32,
+    /// The blocks; `blocks[0]` is the entry.
+    pub blocks: Vec<BlockDesc>,
+    /// Address of the flat instruction array (for [`helpers::exec_insn`]).
+    pub insns_addr: u64,
+    /// Address of the exit slots: two `[target, mode]` pairs per block (taken, fall-through).
+    pub slots_addr: u64,
+    /// Address of the jump cache.
+    pub jc_addr: u64,
+    /// Address of the hart's attention flag (a byte).
+    pub attention_addr: u64,
+}
+
+/// Data index of a mode key.
+fn mode_data_idx(mode: u32) -> usize {
+    ((mode >> 2) & 3) as usize
+}
+
+/// Whether the FP state is Dirty in a mode key (FP instructions may then run inline).
+fn mode_fs_dirty(mode: u32) -> bool {
+    (mode >> 4) & 3 == 3
+}
+
+const X_OFF: i32 = offset_of!(Cpu, x) as i32;
+const F_OFF: i32 = offset_of!(Cpu, f) as i32;
+const PC_OFF: i32 = offset_of!(Cpu, pc) as i32;
+const INSTRET_OFF: i32 = offset_of!(Cpu, instret) as i32;
+const JIT_OFF: usize = offset_of!(Cpu, jit);
+const LIMIT_OFF: i32 = (JIT_OFF + offset_of!(JitCpu, limit)) as i32;
+const STATUS_OFF: i32 = (JIT_OFF + offset_of!(JitCpu, status)) as i32;
+const CHAINED_OFF: i32 = (JIT_OFF + offset_of!(JitCpu, chained)) as i32;
+const TLB_OFF: usize = offset_of!(Cpu, tlb);
+const TLBE_READ: i32 = offset_of!(TlbEntry, read) as i32;
+const TLBE_WRITE: i32 = offset_of!(TlbEntry, write) as i32;
+const TLBE_ADDEND: i32 = offset_of!(TlbEntry, addend) as i32;
+const _: () = assert!(size_of::<TlbEntry>() == 48);
+const _: () = assert!(size_of::<JcEntry>() == 32);
+
+fn trusted() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+/// Guest memory through a host pointer from the TLB: cannot trap, may alias anything guest.
+fn guest_mem() -> MemFlagsData {
+    MemFlagsData::new().with_notrap()
+}
+
+/// Reusable per-thread translation state.
+pub struct Translator {
+    ctx: Context,
+    fctx: FunctionBuilderContext,
+}
+
+impl Default for Translator {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Translator {
+    /// A translator with empty contexts.
+    pub fn new() -> Translator {
+        Translator {
+            ctx: Context::new(),
+            fctx: FunctionBuilderContext::new(),
+        }
+    }
+
+    /// Compiles `desc` to position-independent machine code. A Cranelift panic is reported as
+    /// an error (the region then stays on tier 0).
+    pub fn compile(&mut self, isa: &dyn TargetIsa, desc: &RegionDesc) -> Result<Vec<u8>, String> {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.compile_inner(isa, desc)
+        }));
+        match r {
+            Ok(r) => r,
+            Err(_) => {
+                // The contexts may be in any state: start afresh.
+                *self = Translator::new();
+                Err("cranelift panicked".into())
+            }
+        }
+    }
+
+    fn compile_inner(&mut self, isa: &dyn TargetIsa, desc: &RegionDesc) -> Result<Vec<u8>, String> {
+        self.ctx.clear();
+        let mut func = Function::with_name_signature(UserFuncName::default(), region_sig(isa));
+        {
+            let b = FunctionBuilder::new(&mut func, &mut self.fctx);
+            let mut e = Emitter::new(b, isa, desc);
+            e.emit_region();
+            e.b.seal_all_blocks();
+            e.b.finalize(isa.frontend_config());
+        }
+        self.ctx.func = func;
+        let code = self
+            .ctx
+            .compile(isa, &mut ControlPlane::default())
+            .map_err(|e| format!("{:?}", e.inner))?;
+        if !code.buffer.relocs().is_empty() {
+            return Err("translated code has relocations".into());
+        }
+        Ok(code.code_buffer().to_vec())
+    }
+}
+
+/// The signature of region code.
+pub fn region_sig(isa: &dyn TargetIsa) -> Signature {
+    let ptr = isa.pointer_type();
+    let mut s = Signature::new(CallConv::Tail);
+    s.params.push(AbiParam::new(ptr));
+    s.returns.push(AbiParam::new(types::I64));
+    s
+}
+
+/// Compiles the host-ABI trampoline `fn(cpu, code) -> u64` that enters region code.
+pub fn compile_trampoline(isa: &dyn TargetIsa) -> Result<Vec<u8>, String> {
+    let ptr = isa.pointer_type();
+    let mut sig = Signature::new(isa.default_call_conv());
+    sig.params.push(AbiParam::new(ptr));
+    sig.params.push(AbiParam::new(ptr));
+    sig.returns.push(AbiParam::new(types::I64));
+    let mut func = Function::with_name_signature(UserFuncName::default(), sig);
+    let mut fctx = FunctionBuilderContext::new();
+    {
+        let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let cpu = b.block_params(entry)[0];
+        let code = b.block_params(entry)[1];
+        let rsig = b.import_signature(region_sig(isa));
+        let call = b.ins().call_indirect(rsig, code, &[cpu]);
+        let r = b.inst_results(call)[0];
+        b.ins().return_(&[r]);
+        b.seal_all_blocks();
+        b.finalize(isa.frontend_config());
+    }
+    let mut ctx = Context::for_function(func);
+    let code = ctx
+        .compile(isa, &mut ControlPlane::default())
+        .map_err(|e| format!("{:?}", e.inner))?;
+    Ok(code.code_buffer().to_vec())
+}
+
+/// How a block's code continues after an instruction.
+#[derive(PartialEq, Eq)]
+enum Flow {
+    /// Straight on to the next instruction.
+    Next,
+    /// The instruction ended the Cranelift block (branch, jump, exit).
+    Done,
+}
+
+struct Emitter<'a, 'd> {
+    b: FunctionBuilder<'a>,
+    d: &'d RegionDesc,
+    cpu: Value,
+    vpc: Value,
+    limit: Value,
+    xv: Vec<Variable>,
+    fv: Vec<Variable>,
+    icnt: Variable,
+    /// Registers written anywhere in the region (stored at exits and before helpers).
+    wx: u32,
+    wf: u32,
+    /// Registers read or written (loaded at entry).
+    ux: u32,
+    uf: u32,
+    /// Cranelift block of each guest block, by offset.
+    by_off: HashMap<i64, (usize, Block)>,
+    /// Instructions of the current guest block not yet added to `icnt`.
+    k: i64,
+    sig_region: SigRef,
+    sig_load: SigRef,
+    sig_store: SigRef,
+    sig_exec: SigRef,
+}
+
+impl<'a, 'd> Emitter<'a, 'd> {
+    fn new(mut b: FunctionBuilder<'a>, isa: &dyn TargetIsa, d: &'d RegionDesc) -> Self {
+        let ptr = isa.pointer_type();
+        let cc = isa.default_call_conv();
+        let sig_region = b.import_signature(region_sig(isa));
+        let mk = |params: &[Type], ret: Option<Type>| {
+            let mut s = Signature::new(cc);
+            for &p in params {
+                s.params.push(AbiParam::new(p));
+            }
+            if let Some(r) = ret {
+                s.returns.push(AbiParam::new(r));
+            }
+            s
+        };
+        let sig_load = b.import_signature(mk(&[ptr, types::I64, types::I64], Some(types::I64)));
+        let sig_store = b.import_signature(mk(&[ptr, types::I64, types::I64, types::I64], None));
+        let sig_exec = b.import_signature(mk(&[ptr, ptr], Some(types::I64)));
+        let xv = (0..32).map(|_| b.declare_var(types::I64)).collect();
+        let fv = (0..32).map(|_| b.declare_var(types::I64)).collect();
+        let icnt = b.declare_var(types::I64);
+        let (mut wx, mut wf, mut ux, mut uf) = (0u32, 0u32, 0u32, 0u32);
+        for blk in &d.blocks {
+            for i in &blk.insns {
+                let u = regs_of(i);
+                wx |= u.wx;
+                wf |= u.wf;
+                ux |= u.rx | u.wx;
+                uf |= u.rf | u.wf;
+            }
+        }
+        wx &= !1;
+        ux &= !1;
+        let dummy = b.create_block();
+        let mut e = Emitter {
+            b,
+            d,
+            cpu: Value::from_u32(0),
+            vpc: Value::from_u32(0),
+            limit: Value::from_u32(0),
+            xv,
+            fv,
+            icnt,
+            wx,
+            wf,
+            ux,
+            uf,
+            by_off: HashMap::new(),
+            k: 0,
+            sig_region,
+            sig_load,
+            sig_store,
+            sig_exec,
+        };
+        // `dummy` only exists to have a Block value for the map type; it is the entry block.
+        e.b.append_block_params_for_function_params(dummy);
+        e.b.switch_to_block(dummy);
+        e.cpu = e.b.block_params(dummy)[0];
+        e
+    }
+
+    fn iconst(&mut self, v: i64) -> Value {
+        self.b.ins().iconst(types::I64, v)
+    }
+
+    fn x(&mut self, r: u8) -> Value {
+        if r & 31 == 0 {
+            self.iconst(0)
+        } else {
+            self.b.use_var(self.xv[(r & 31) as usize])
+        }
+    }
+
+    fn set_x(&mut self, r: u8, v: Value) {
+        if r & 31 != 0 {
+            self.b.def_var(self.xv[(r & 31) as usize], v);
+        }
+    }
+
+    fn f(&mut self, r: u8) -> Value {
+        self.b.use_var(self.fv[(r & 31) as usize])
+    }
+
+    fn set_f(&mut self, r: u8, v: Value) {
+        self.b.def_var(self.fv[(r & 31) as usize], v);
+    }
+
+    fn pc_at(&mut self, off: i64) -> Value {
+        self.b.ins().iadd_imm_s(self.vpc, off)
+    }
+
+    fn cur_icnt(&mut self) -> Value {
+        let c = self.b.use_var(self.icnt);
+        self.b.ins().iadd_imm_s(c, self.k)
+    }
+
+    /// Stores every register the region writes.
+    fn spill(&mut self) {
+        for r in 1..32u8 {
+            if self.wx & (1 << r) != 0 {
+                let v = self.x(r);
+                self.b
+                    .ins()
+                    .store(trusted(), v, self.cpu, X_OFF + 8 * r as i32);
+            }
+        }
+        for r in 0..32u8 {
+            if self.wf & (1 << r) != 0 {
+                let v = self.f(r);
+                self.b
+                    .ins()
+                    .store(trusted(), v, self.cpu, F_OFF + 8 * r as i32);
+            }
+        }
+    }
+
+    /// Stores registers, `pc = vpc + off` and `instret` (the count of retired instructions).
+    fn sync_state(&mut self, pc: Value) {
+        self.spill();
+        self.b.ins().store(trusted(), pc, self.cpu, PC_OFF);
+        let n = self.cur_icnt();
+        self.b.ins().store(trusted(), n, self.cpu, INSTRET_OFF);
+    }
+
+    fn ret(&mut self, v: i64) {
+        let z = self.iconst(v);
+        self.b.ins().return_(&[z]);
+    }
+
+    /// Exit to a static target outside the region (or after a failed back-edge check when
+    /// `slot` is `None`); ends the current Cranelift block.
+    fn exit_static(&mut self, off: i64, slot: Option<usize>) {
+        let pc = self.pc_at(off);
+        self.sync_state(pc);
+        match slot {
+            Some(s) => {
+                let saddr = self.d.slots_addr as i64 + 16 * s as i64;
+                let sa = self.iconst(saddr);
+                let t = self.b.ins().load(types::I64, trusted(), sa, 0);
+                let chain = self.b.create_block();
+                let back = self.b.create_block();
+                self.b.ins().brif(t, chain, &[], back, &[]);
+                self.b.switch_to_block(chain);
+                self.count_chain();
+                self.b
+                    .ins()
+                    .return_call_indirect(self.sig_region, t, &[self.cpu]);
+                self.b.switch_to_block(back);
+                self.b.ins().return_(&[sa]);
+            }
+            None => self.ret(0),
+        }
+    }
+
+    fn count_chain(&mut self) {
+        let c = self
+            .b
+            .ins()
+            .load(types::I64, trusted(), self.cpu, CHAINED_OFF);
+        let c = self.b.ins().iadd_imm_s(c, 1);
+        self.b.ins().store(trusted(), c, self.cpu, CHAINED_OFF);
+    }
+
+    /// Exit to a computed target through the jump cache; ends the current Cranelift block.
+    fn exit_dynamic(&mut self, target: Value) {
+        self.sync_state(target);
+        let idx = self.b.ins().ushr_imm_s(target, 1);
+        let idx = self.b.ins().band_imm_s(idx, (JC_SIZE - 1) as i64);
+        let off = self.b.ins().imul_imm_s(idx, size_of::<JcEntry>() as i64);
+        let e = self.b.ins().iadd_imm_s(off, self.d.jc_addr as i64);
+        let vpc = self.b.ins().load(types::I64, trusted(), e, 0);
+        let mode = self.b.ins().load(types::I64, trusted(), e, 8);
+        let c1 = self.b.ins().icmp(IntCC::Equal, vpc, target);
+        let c2 = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, mode, self.d.mode as i64);
+        let c = self.b.ins().band(c1, c2);
+        let chain = self.b.create_block();
+        let back = self.b.create_block();
+        self.b.ins().brif(c, chain, &[], back, &[]);
+        self.b.switch_to_block(chain);
+        let code = self.b.ins().load(types::I64, trusted(), e, 16);
+        self.count_chain();
+        self.b
+            .ins()
+            .return_call_indirect(self.sig_region, code, &[self.cpu]);
+        self.b.switch_to_block(back);
+        self.ret(0);
+    }
+
+    /// Emits `if icnt >= limit || attention { exit } else { jump target }`.
+    fn check_then_jump(&mut self, target: Block, off: i64) {
+        let n = self.b.use_var(self.icnt);
+        let over = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, n, self.limit);
+        let aa = self.iconst(self.d.attention_addr as i64);
+        let att = self.b.ins().uload8(types::I64, trusted(), aa, 0);
+        let att = self.b.ins().icmp_imm_s(IntCC::NotEqual, att, 0);
+        let stop = self.b.ins().bor(over, att);
+        let out = self.b.create_block();
+        self.b.ins().brif(stop, out, &[], target, &[]);
+        self.b.switch_to_block(out);
+        self.exit_static(off, None);
+    }
+
+    /// The Cranelift block that continues at guest offset `off` from the block at `from`: the
+    /// region block itself for forward internal edges, else a stub (limit check for back-edges,
+    /// exit through `slot` for targets outside the region) filled by [`Self::fill_edge`] once the
+    /// current block is terminated.
+    fn new_edge(&mut self, off: i64, from: i64, slot: usize) -> Edge {
+        match self.by_off.get(&off).copied() {
+            Some((_, blk)) if off > from => Edge { blk, fill: None },
+            Some((_, blk)) => Edge {
+                blk: self.b.create_block(),
+                fill: Some((off, EdgeKind::Back(blk))),
+            },
+            None => Edge {
+                blk: self.b.create_block(),
+                fill: Some((off, EdgeKind::Exit(slot))),
+            },
+        }
+    }
+
+    fn fill_edge(&mut self, e: Edge) {
+        if let Some((off, kind)) = e.fill {
+            self.b.switch_to_block(e.blk);
+            match kind {
+                EdgeKind::Back(target) => self.check_then_jump(target, off),
+                EdgeKind::Exit(slot) => self.exit_static(off, Some(slot)),
+            }
+        }
+    }
+
+    fn flush_k(&mut self) {
+        if self.k != 0 {
+            let n = self.cur_icnt();
+            self.b.def_var(self.icnt, n);
+            self.k = 0;
+        }
+    }
+
+    fn emit_region(&mut self) {
+        // Entry: limit and attention checks, register loads.
+        let instret = self
+            .b
+            .ins()
+            .load(types::I64, trusted(), self.cpu, INSTRET_OFF);
+        self.limit = self
+            .b
+            .ins()
+            .load(types::I64, trusted(), self.cpu, LIMIT_OFF);
+        let over = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, instret, self.limit);
+        let aa = self.iconst(self.d.attention_addr as i64);
+        let att = self.b.ins().uload8(types::I64, trusted(), aa, 0);
+        let att = self.b.ins().icmp_imm_s(IntCC::NotEqual, att, 0);
+        let stop = self.b.ins().bor(over, att);
+        let bail = self.b.create_block();
+        let go = self.b.create_block();
+        self.b.ins().brif(stop, bail, &[], go, &[]);
+        self.b.switch_to_block(bail);
+        self.ret(0);
+        self.b.switch_to_block(go);
+        self.vpc = self.b.ins().load(types::I64, trusted(), self.cpu, PC_OFF);
+        self.b.def_var(self.icnt, instret);
+        for r in 0..32u8 {
+            let v = if r != 0 && self.ux & (1 << r) != 0 {
+                self.b
+                    .ins()
+                    .load(types::I64, trusted(), self.cpu, X_OFF + 8 * r as i32)
+            } else {
+                self.iconst(0)
+            };
+            self.b.def_var(self.xv[r as usize], v);
+            let v = if self.uf & (1 << r) != 0 {
+                self.b
+                    .ins()
+                    .load(types::I64, trusted(), self.cpu, F_OFF + 8 * r as i32)
+            } else {
+                self.iconst(0)
+            };
+            self.b.def_var(self.fv[r as usize], v);
+        }
+        for (i, blk) in self.d.blocks.iter().enumerate() {
+            let cb = self.b.create_block();
+            self.by_off.entry(blk.off).or_insert((i, cb));
+        }
+        let first = self.by_off[&self.d.blocks[0].off].1;
+        self.b.ins().jump(first, &[]);
+        let d = self.d;
+        for (bi, blk) in d.blocks.iter().enumerate() {
+            let (owner, cb) = self.by_off[&blk.off];
+            if owner != bi {
+                continue;
+            }
+            self.b.switch_to_block(cb);
+            self.k = 0;
+            let mut off = blk.off;
+            let mut flow = Flow::Next;
+            for (j, insn) in blk.insns.iter().enumerate() {
+                flow = self.emit_insn(bi, blk, blk.first + j, insn, off);
+                off += insn.len as i64;
+                if flow == Flow::Done {
+                    break;
+                }
+            }
+            if flow == Flow::Next {
+                // Fell off the end (size limit, page end, or a system instruction that let
+                // execution continue).
+                self.flush_k();
+                let e = self.new_edge(off, blk.off, 2 * bi + 1);
+                self.b.ins().jump(e.blk, &[]);
+                self.fill_edge(e);
+            }
+        }
+    }
+
+    fn sx32(&mut self, v: Value) -> Value {
+        let n = self.b.ins().ireduce(types::I32, v);
+        self.b.ins().sextend(types::I64, n)
+    }
+
+    fn zx32(&mut self, v: Value) -> Value {
+        let n = self.b.ins().ireduce(types::I32, v);
+        self.b.ins().uextend(types::I64, n)
+    }
+
+    fn lo32(&mut self, v: Value) -> Value {
+        self.b.ins().ireduce(types::I32, v)
+    }
+
+    fn bool64(&mut self, c: Value) -> Value {
+        self.b.ins().uextend(types::I64, c)
+    }
+
+    /// RISC-V division and remainder (no host traps: zero and overflow divisors are replaced).
+    fn divrem(&mut self, a: Value, b: Value, signed: bool, rem: bool, w32: bool) -> Value {
+        let (a, b, ty) = if w32 {
+            (self.lo32(a), self.lo32(b), types::I32)
+        } else {
+            (a, b, types::I64)
+        };
+        let zero = self.b.ins().icmp_imm_s(IntCC::Equal, b, 0);
+        let one = self.b.ins().iconst(ty, 1);
+        let bad = if signed {
+            let min = if w32 { i32::MIN as i64 } else { i64::MIN };
+            let amin = self.b.ins().icmp_imm_s(IntCC::Equal, a, min);
+            let bm1 = self.b.ins().icmp_imm_s(IntCC::Equal, b, -1);
+            let ovf = self.b.ins().band(amin, bm1);
+            self.b.ins().bor(zero, ovf)
+        } else {
+            zero
+        };
+        let sb = self.b.ins().select(bad, one, b);
+        let r = match (signed, rem) {
+            (true, false) => self.b.ins().sdiv(a, sb),
+            (true, true) => self.b.ins().srem(a, sb),
+            (false, false) => self.b.ins().udiv(a, sb),
+            (false, true) => self.b.ins().urem(a, sb),
+        };
+        let on_zero = if rem { a } else { self.b.ins().iconst(ty, -1) };
+        let r = self.b.ins().select(zero, on_zero, r);
+        if w32 {
+            self.b.ins().sextend(types::I64, r)
+        } else {
+            r
+        }
+    }
+
+    /// Emits one instruction.
+    fn emit_insn(&mut self, bi: usize, blk: &BlockDesc, gi: usize, i: &Insn, off: i64) -> Flow {
+        use Op::*;
+        let imm = i.imm;
+        let len = i.len;
+        let next = off + len as i64;
+        let (r1, r2) = (i.rs1, i.rs2);
+        macro_rules! rr {
+            ($f:ident) => {{
+                let a = self.x(r1);
+                let b = self.x(r2);
+                self.b.ins().$f(a, b)
+            }};
+        }
+        macro_rules! ri {
+            ($f:ident, $imm:expr) => {{
+                let a = self.x(r1);
+                self.b.ins().$f(a, $imm)
+            }};
+        }
+        macro_rules! rrw {
+            ($f:ident) => {{
+                let a = self.x(r1);
+                let b = self.x(r2);
+                let a = self.lo32(a);
+                let b = self.lo32(b);
+                let v = self.b.ins().$f(a, b);
+                self.b.ins().sextend(types::I64, v)
+            }};
+        }
+        macro_rules! cmp {
+            ($cc:expr, $a:expr, $b:expr) => {{
+                let c = self.b.ins().icmp($cc, $a, $b);
+                self.bool64(c)
+            }};
+        }
+        macro_rules! unw {
+            ($f:ident) => {{
+                let a = self.x(r1);
+                let a = self.lo32(a);
+                let v = self.b.ins().$f(a);
+                self.b.ins().uextend(types::I64, v)
+            }};
+        }
+        let fs = mode_fs_dirty(self.d.mode);
+        let v: Value = match i.op {
+            Lui => self.iconst(imm),
+            Auipc => self.pc_at(off.wrapping_add(imm)),
+            Jal => {
+                let ra = self.pc_at(next);
+                self.set_x(i.rd, ra);
+                self.k += 1;
+                self.flush_k();
+                let e = self.new_edge(off.wrapping_add(imm), blk.off, 2 * bi);
+                self.b.ins().jump(e.blk, &[]);
+                self.fill_edge(e);
+                return Flow::Done;
+            }
+            Jalr => {
+                let a = self.x(r1);
+                let t = self.b.ins().iadd_imm_s(a, imm);
+                let t = self.b.ins().band_imm_s(t, !1);
+                let ra = self.pc_at(next);
+                self.set_x(i.rd, ra);
+                self.k += 1;
+                self.flush_k();
+                self.exit_dynamic(t);
+                return Flow::Done;
+            }
+            Beq | Bne | Blt | Bge | Bltu | Bgeu => {
+                let cc = match i.op {
+                    Beq => IntCC::Equal,
+                    Bne => IntCC::NotEqual,
+                    Blt => IntCC::SignedLessThan,
+                    Bge => IntCC::SignedGreaterThanOrEqual,
+                    Bltu => IntCC::UnsignedLessThan,
+                    _ => IntCC::UnsignedGreaterThanOrEqual,
+                };
+                let a = self.x(r1);
+                let b = self.x(r2);
+                let c = self.b.ins().icmp(cc, a, b);
+                self.k += 1;
+                self.flush_k();
+                let t = self.new_edge(off.wrapping_add(imm), blk.off, 2 * bi);
+                let f = self.new_edge(next, blk.off, 2 * bi + 1);
+                self.b.ins().brif(c, t.blk, &[], f.blk, &[]);
+                self.fill_edge(t);
+                self.fill_edge(f);
+                return Flow::Done;
+            }
+            Lb | Lh | Lw | Ld | Lbu | Lhu | Lwu => {
+                let (size, signed) = match i.op {
+                    Lb => (1, true),
+                    Lh => (2, true),
+                    Lw => (4, true),
+                    Ld => (8, false),
+                    Lbu => (1, false),
+                    Lhu => (2, false),
+                    _ => (4, false),
+                };
+                let a = self.x(r1);
+                let va = self.b.ins().iadd_imm_s(a, imm);
+                self.load_into(va, size, signed, off, len, Dest::X(i.rd));
+                self.k += 1;
+                return Flow::Next;
+            }
+            Flw | Fld if fs => {
+                let a = self.x(r1);
+                let va = self.b.ins().iadd_imm_s(a, imm);
+                if i.op == Flw {
+                    self.load_into(va, 4, false, off, len, Dest::F32(i.rd));
+                } else {
+                    self.load_into(va, 8, false, off, len, Dest::F64(i.rd));
+                }
+                self.k += 1;
+                return Flow::Next;
+            }
+            Sb | Sh | Sw | Sd | Fsw | Fsd => {
+                if matches!(i.op, Fsw | Fsd) && !fs {
+                    return self.emit_generic(gi, i, off);
+                }
+                let size = match i.op {
+                    Sb => 1,
+                    Sh => 2,
+                    Sw | Fsw => 4,
+                    _ => 8,
+                };
+                let a = self.x(r1);
+                let va = self.b.ins().iadd_imm_s(a, imm);
+                let v = if matches!(i.op, Fsw | Fsd) {
+                    self.f(r2)
+                } else {
+                    self.x(r2)
+                };
+                self.store(va, v, size, off, len);
+                self.k += 1;
+                return Flow::Next;
+            }
+            Addi => ri!(iadd_imm_s, imm),
+            Slti => {
+                let a = self.x(r1);
+                let c = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, a, imm);
+                self.bool64(c)
+            }
+            Sltiu => {
+                let a = self.x(r1);
+                let c = self.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, a, imm);
+                self.bool64(c)
+            }
+            Xori => ri!(bxor_imm_s, imm),
+            Ori => ri!(bor_imm_s, imm),
+            Andi => ri!(band_imm_s, imm),
+            Slli => ri!(ishl_imm_s, imm & 63),
+            Srli => ri!(ushr_imm_s, imm & 63),
+            Srai => ri!(sshr_imm_s, imm & 63),
+            Add => rr!(iadd),
+            Sub => rr!(isub),
+            Sll => rr!(ishl),
+            Srl => rr!(ushr),
+            Sra => rr!(sshr),
+            Xor => rr!(bxor),
+            Or => rr!(bor),
+            And => rr!(band),
+            Slt => {
+                let (a, b) = (self.x(r1), self.x(r2));
+                cmp!(IntCC::SignedLessThan, a, b)
+            }
+            Sltu => {
+                let (a, b) = (self.x(r1), self.x(r2));
+                cmp!(IntCC::UnsignedLessThan, a, b)
+            }
+            Addiw => {
+                let a = self.x(r1);
+                let v = self.b.ins().iadd_imm_s(a, imm);
+                self.sx32(v)
+            }
+            Slliw | Srliw | Sraiw => {
+                let a = self.x(r1);
+                let a = self.lo32(a);
+                let sh = imm & 31;
+                let v = match i.op {
+                    Slliw => self.b.ins().ishl_imm_s(a, sh),
+                    Srliw => self.b.ins().ushr_imm_s(a, sh),
+                    _ => self.b.ins().sshr_imm_s(a, sh),
+                };
+                self.b.ins().sextend(types::I64, v)
+            }
+            Addw => rrw!(iadd),
+            Subw => rrw!(isub),
+            Sllw => rrw!(ishl),
+            Srlw => rrw!(ushr),
+            Sraw => rrw!(sshr),
+            Mul => rr!(imul),
+            Mulh => rr!(smulhi),
+            Mulhu => rr!(umulhi),
+            Mulhsu => {
+                let a = self.x(r1);
+                let b = self.x(r2);
+                let h = self.b.ins().umulhi(a, b);
+                let s = self.b.ins().sshr_imm_s(a, 63);
+                let t = self.b.ins().band(s, b);
+                self.b.ins().isub(h, t)
+            }
+            Mulw => rrw!(imul),
+            Div | Divu | Rem | Remu | Divw | Divuw | Remw | Remuw => {
+                let a = self.x(r1);
+                let b = self.x(r2);
+                let signed = matches!(i.op, Div | Rem | Divw | Remw);
+                let rem = matches!(i.op, Rem | Remu | Remw | Remuw);
+                let w32 = matches!(i.op, Divw | Divuw | Remw | Remuw);
+                self.divrem(a, b, signed, rem, w32)
+            }
+            Fence => {
+                self.k += 1;
+                return Flow::Next;
+            }
+            AddUw => {
+                let a = self.x(r1);
+                let a = self.zx32(a);
+                let b = self.x(r2);
+                self.b.ins().iadd(a, b)
+            }
+            Sh1add | Sh2add | Sh3add | Sh1addUw | Sh2addUw | Sh3addUw => {
+                let a = self.x(r1);
+                let a = if matches!(i.op, Sh1addUw | Sh2addUw | Sh3addUw) {
+                    self.zx32(a)
+                } else {
+                    a
+                };
+                let sh = match i.op {
+                    Sh1add | Sh1addUw => 1,
+                    Sh2add | Sh2addUw => 2,
+                    _ => 3,
+                };
+                let a = self.b.ins().ishl_imm_s(a, sh);
+                let b = self.x(r2);
+                self.b.ins().iadd(a, b)
+            }
+            SlliUw => {
+                let a = self.x(r1);
+                let a = self.zx32(a);
+                self.b.ins().ishl_imm_s(a, imm & 63)
+            }
+            Andn => rr!(band_not),
+            Orn => rr!(bor_not),
+            Xnor => rr!(bxor_not),
+            Clz => {
+                let a = self.x(r1);
+                self.b.ins().clz(a)
+            }
+            Ctz => {
+                let a = self.x(r1);
+                self.b.ins().ctz(a)
+            }
+            Cpop => {
+                let a = self.x(r1);
+                self.b.ins().popcnt(a)
+            }
+            Clzw => unw!(clz),
+            Ctzw => unw!(ctz),
+            Cpopw => unw!(popcnt),
+            Max => rr!(smax),
+            Maxu => rr!(umax),
+            Min => rr!(smin),
+            Minu => rr!(umin),
+            SextB | SextH => {
+                let a = self.x(r1);
+                let t = if i.op == SextB { types::I8 } else { types::I16 };
+                let n = self.b.ins().ireduce(t, a);
+                self.b.ins().sextend(types::I64, n)
+            }
+            ZextH => ri!(band_imm_s, 0xffff),
+            Rol => rr!(rotl),
+            Ror => rr!(rotr),
+            Rori => ri!(rotr_imm_s, imm & 63),
+            Rolw => rrw!(rotl),
+            Rorw => rrw!(rotr),
+            Roriw => {
+                let a = self.x(r1);
+                let a = self.lo32(a);
+                let v = self.b.ins().rotr_imm_s(a, imm & 31);
+                self.b.ins().sextend(types::I64, v)
+            }
+            Rev8 => {
+                let a = self.x(r1);
+                self.b.ins().bswap(a)
+            }
+            Bclr | Bset | Binv | Bext => {
+                let a = self.x(r1);
+                let b = self.x(r2);
+                if i.op == Bext {
+                    let s = self.b.ins().ushr(a, b);
+                    self.b.ins().band_imm_s(s, 1)
+                } else {
+                    let one = self.iconst(1);
+                    let m = self.b.ins().ishl(one, b);
+                    match i.op {
+                        Bclr => self.b.ins().band_not(a, m),
+                        Bset => self.b.ins().bor(a, m),
+                        _ => self.b.ins().bxor(a, m),
+                    }
+                }
+            }
+            Bclri => ri!(band_imm_s, !(1i64 << (imm & 63))),
+            Bseti => ri!(bor_imm_s, 1i64 << (imm & 63)),
+            Binvi => ri!(bxor_imm_s, 1i64 << (imm & 63)),
+            Bexti => {
+                let a = self.x(r1);
+                let s = self.b.ins().ushr_imm_s(a, imm & 63);
+                self.b.ins().band_imm_s(s, 1)
+            }
+            CzeroEqz | CzeroNez => {
+                let a = self.x(r1);
+                let b = self.x(r2);
+                let z = self.iconst(0);
+                if i.op == CzeroEqz {
+                    self.b.ins().select(b, a, z)
+                } else {
+                    self.b.ins().select(b, z, a)
+                }
+            }
+            _ => {
+                if let Some(flow) = self.emit_fp(gi, i, off) {
+                    return flow;
+                }
+                return self.emit_generic(gi, i, off);
+            }
+        };
+        self.set_x(i.rd, v);
+        self.k += 1;
+        Flow::Next
+    }
+
+    /// Inline FP (None: use the generic helper).
+    fn emit_fp(&mut self, _gi: usize, _i: &Insn, _off: i64) -> Option<Flow> {
+        None
+    }
+
+    /// Calls the tier-0 executor for `insn` (global index `gi`) at offset `off`.
+    fn emit_generic(&mut self, gi: usize, insn: &Insn, off: i64) -> Flow {
+        let pc = self.pc_at(off);
+        self.sync_state(pc);
+        let ia = self.iconst((self.d.insns_addr + (gi * size_of::<Insn>()) as u64) as i64);
+        let h = self.iconst(helpers::exec_insn as *const () as usize as i64);
+        let call = self
+            .b
+            .ins()
+            .call_indirect(self.sig_exec, h, &[self.cpu, ia]);
+        let r = self.b.inst_results(call)[0];
+        let out = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.ins().brif(r, out, &[], cont, &[]);
+        self.b.switch_to_block(out);
+        self.ret(0);
+        self.b.switch_to_block(cont);
+        let rd = insn.rd & 31;
+        if rd != 0 {
+            let v = self
+                .b
+                .ins()
+                .load(types::I64, trusted(), self.cpu, X_OFF + 8 * rd as i32);
+            self.set_x(rd, v);
+        }
+        let v = self
+            .b
+            .ins()
+            .load(types::I64, trusted(), self.cpu, F_OFF + 8 * rd as i32);
+        self.set_f(rd, v);
+        self.k += 1;
+        Flow::Next
+    }
+
+    /// The host address of the TLB entry for `va` in the region's data MMU index.
+    fn tlb_entry(&mut self, va: Value) -> Value {
+        let idx = self.b.ins().ushr_imm_s(va, 12);
+        let idx = self.b.ins().band_imm_s(idx, (TLB_SIZE - 1) as i64);
+        let off = self.b.ins().imul_imm_s(idx, size_of::<TlbEntry>() as i64);
+        let base = TLB_OFF + mode_data_idx(self.d.mode) * size_of::<Tlb>();
+        let off = self.b.ins().iadd_imm_s(off, base as i64);
+        self.b.ins().iadd(self.cpu, off)
+    }
+
+    fn write_dest(&mut self, dest: Dest, v: Value) {
+        match dest {
+            Dest::X(r) => self.set_x(r, v),
+            Dest::F64(r) => self.set_f(r, v),
+            Dest::F32(r) => {
+                let v = self.b.ins().bor_imm_s(v, 0xffff_ffff_0000_0000u64 as i64);
+                self.set_f(r, v)
+            }
+        }
+    }
+
+    /// Handles the status after a slow-path helper: continue at `join`, return on a trap, or
+    /// (after `dest` gets `value`) exit after the instruction at `off` for MMIO.
+    fn after_slow(&mut self, join: Block, dest: Option<(Dest, Value)>, off: i64, len: u8) {
+        let st = self
+            .b
+            .ins()
+            .load(types::I64, trusted(), self.cpu, STATUS_OFF);
+        let notok = self.b.create_block();
+        self.b.ins().brif(st, notok, &[], join, &[]);
+        self.b.switch_to_block(notok);
+        let is_trap = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, st, helpers::ST_TRAP as i64);
+        let trap = self.b.create_block();
+        let mmio = self.b.create_block();
+        self.b.ins().brif(is_trap, trap, &[], mmio, &[]);
+        self.b.switch_to_block(trap);
+        self.ret(0);
+        self.b.switch_to_block(mmio);
+        if let Some((d, v)) = dest {
+            self.write_dest(d, v);
+        }
+        self.k += 1;
+        self.exit_static(off + len as i64, None);
+        self.k -= 1;
+    }
+
+    /// A load of `size` bytes at `va` into `dest` (inline TLB probe, slow-path helper).
+    #[allow(clippy::too_many_arguments)]
+    fn load_into(&mut self, va: Value, size: u8, signed: bool, off: i64, len: u8, dest: Dest) {
+        let e = self.tlb_entry(va);
+        let tag = self.b.ins().load(types::I64, trusted(), e, TLBE_READ);
+        let cmp = self
+            .b
+            .ins()
+            .band_imm_s(va, (PAGE_MASK | (size as u64 - 1)) as i64);
+        let hit = self.b.ins().icmp(IntCC::Equal, tag, cmp);
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let join = self.b.create_block();
+        let tmp = self.b.declare_var(types::I64);
+        self.b.ins().brif(hit, fast, &[], slow, &[]);
+        // Fast path.
+        self.b.switch_to_block(fast);
+        let addend = self.b.ins().load(types::I64, trusted(), e, TLBE_ADDEND);
+        let host = self.b.ins().iadd(addend, va);
+        let m = guest_mem();
+        let v = match (size, signed) {
+            (1, false) => self.b.ins().uload8(types::I64, m, host, 0),
+            (1, true) => self.b.ins().sload8(types::I64, m, host, 0),
+            (2, false) => self.b.ins().uload16(types::I64, m, host, 0),
+            (2, true) => self.b.ins().sload16(types::I64, m, host, 0),
+            (4, false) => self.b.ins().uload32(m, host, 0),
+            (4, true) => self.b.ins().sload32(m, host, 0),
+            _ => self.b.ins().load(types::I64, m, host, 0),
+        };
+        self.b.def_var(tmp, v);
+        self.b.ins().jump(join, &[]);
+        // Slow path.
+        self.b.switch_to_block(slow);
+        let pc = self.pc_at(off);
+        self.sync_state(pc);
+        let h = self.iconst(helpers::load_slow as *const () as usize as i64);
+        let sz = self.iconst(size as i64);
+        let call = self
+            .b
+            .ins()
+            .call_indirect(self.sig_load, h, &[self.cpu, va, sz]);
+        let raw = self.b.inst_results(call)[0];
+        let v = if signed && size < 8 {
+            let t = match size {
+                1 => types::I8,
+                2 => types::I16,
+                _ => types::I32,
+            };
+            let n = self.b.ins().ireduce(t, raw);
+            self.b.ins().sextend(types::I64, n)
+        } else {
+            raw
+        };
+        self.b.def_var(tmp, v);
+        self.after_slow(join, Some((dest, v)), off, len);
+        self.b.switch_to_block(join);
+        let v = self.b.use_var(tmp);
+        self.write_dest(dest, v);
+    }
+
+    /// A store of the low `size` bytes of `v` at `va`.
+    fn store(&mut self, va: Value, v: Value, size: u8, off: i64, len: u8) {
+        let e = self.tlb_entry(va);
+        let tag = self.b.ins().load(types::I64, trusted(), e, TLBE_WRITE);
+        let cmp = self
+            .b
+            .ins()
+            .band_imm_s(va, (PAGE_MASK | (size as u64 - 1)) as i64);
+        let hit = self.b.ins().icmp(IntCC::Equal, tag, cmp);
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let join = self.b.create_block();
+        self.b.ins().brif(hit, fast, &[], slow, &[]);
+        self.b.switch_to_block(fast);
+        let addend = self.b.ins().load(types::I64, trusted(), e, TLBE_ADDEND);
+        let host = self.b.ins().iadd(addend, va);
+        let m = guest_mem();
+        match size {
+            1 => self.b.ins().istore8(m, v, host, 0),
+            2 => self.b.ins().istore16(m, v, host, 0),
+            4 => self.b.ins().istore32(m, v, host, 0),
+            _ => self.b.ins().store(m, v, host, 0),
+        };
+        self.b.ins().jump(join, &[]);
+        self.b.switch_to_block(slow);
+        let pc = self.pc_at(off);
+        self.sync_state(pc);
+        let h = self.iconst(helpers::store_slow as *const () as usize as i64);
+        let sz = self.iconst(size as i64);
+        self.b
+            .ins()
+            .call_indirect(self.sig_store, h, &[self.cpu, va, sz, v]);
+        self.after_slow(join, None, off, len);
+        self.b.switch_to_block(join);
+    }
+}
+
+/// A control-flow edge: the block to branch to and how to fill it.
+struct Edge {
+    blk: Block,
+    fill: Option<(i64, EdgeKind)>,
+}
+
+enum EdgeKind {
+    Back(Block),
+    Exit(usize),
+}
+
+/// Where a loaded value goes.
+#[derive(Clone, Copy)]
+enum Dest {
+    /// An integer register (value already extended).
+    X(u8),
+    /// An FP register, 64-bit value.
+    F64(u8),
+    /// An FP register, 32-bit value to NaN-box.
+    F32(u8),
+}
+
+/// Registers an instruction reads and writes (bit masks).
+#[derive(Default)]
+struct RegUse {
+    rx: u32,
+    wx: u32,
+    rf: u32,
+    wf: u32,
+}
+
+fn regs_of(i: &Insn) -> RegUse {
+    let b = |r: u8| 1u32 << (r & 31);
+    let mut u = RegUse::default();
+    match class_of(i.op) {
+        Class::Fp => {
+            // Conservative: FP ops may read x[rs1] and any f source, write x[rd] or f[rd].
+            u.rx = b(i.rs1);
+            u.rf = b(i.rs1) | b(i.rs2) | b(i.rs3);
+            u.wx = b(i.rd);
+            u.wf = b(i.rd);
+        }
+        _ => {
+            u.rx = b(i.rs1) | b(i.rs2);
+            u.wx = b(i.rd);
+            u.wf = b(i.rd);
+        }
+    }
+    u
+}
+
+#[derive(PartialEq, Eq)]
+enum Class {
+    Int,
+    Fp,
+}
+
+fn class_of(op: Op) -> Class {
+    if (op as u16) >= (Op::Flw as u16) && op != Op::Custom {
+        Class::Fp
+    } else {
+        Class::Int
+    }
+}

@@ -1,0 +1,665 @@
+//! Differential tests: generated programs run on tier 0 alone and with the JIT (tiny compile
+//! thresholds, synchronous compilation) must end in identical architectural state: registers,
+//! pc, instret, trap CSRs, FP flags and memory.
+//!
+//! The generator mixes ALU (I, M, Zba, Zbb, Zbs, Zicond), forward branches, counted loops,
+//! direct and indirect jumps, loads/stores to mapped RAM, MMIO, unmapped and (in the Sv39
+//! variant) unmapped virtual pages, misaligned accesses, FP (D and F, all rounding modes incl.
+//! invalid ones), CSR reads/writes (fflags, frm, mscratch, minstret), AMOs, LR/SC, ecall, ebreak
+//! and illegal instructions. A machine-mode handler skips each trapping instruction.
+
+use std::sync::{Arc, Mutex};
+
+use accel_tcg::jit::JitConfig;
+use accel_tcg::{Cpu, RunExit};
+use devices::clock::{ClockMode, GuestClock};
+use devices::irq::ExitRequest;
+use devices::{Bus, BusDevice, HartInterrupts};
+use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
+
+const RAM: u64 = 0x8000_0000;
+const RAM_SIZE: usize = 4 << 20;
+const HANDLER: u64 = RAM + 0x100;
+const BODY: u64 = RAM + 0x1000;
+const DATA: u64 = RAM + 0x20_0000;
+const TABLE: u64 = DATA - 0x100;
+const ROOT: u64 = RAM + 0x30_0000;
+const DEV: u64 = 0x1000_0000;
+
+struct StopDev {
+    hart: Arc<HartInterrupts>,
+    reg: u64,
+}
+
+impl BusDevice for StopDev {
+    fn read(&mut self, offset: u64, data: &mut [u8]) {
+        let v = if offset == 8 { self.reg } else { 0x55 };
+        devices::bus::put_le_value(data, v);
+    }
+    fn write(&mut self, offset: u64, data: &[u8]) {
+        match offset {
+            0 => self.hart.request_exit(ExitRequest::HostStop),
+            8 => self.reg = devices::bus::le_value(data),
+            _ => {}
+        }
+    }
+}
+
+static JIT_INSNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static JIT_ENTRIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<T: Copy>(&mut self, v: &[T]) -> T {
+        v[self.below(v.len() as u64) as usize]
+    }
+}
+
+fn r(f7: u32, rs2: u32, rs1: u32, f3: u32, rd: u32, op: u32) -> u32 {
+    (f7 << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op
+}
+fn i(imm: i32, rs1: u32, f3: u32, rd: u32, op: u32) -> u32 {
+    (((imm as u32) & 0xfff) << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op
+}
+fn s(imm: i32, rs2: u32, rs1: u32, f3: u32, op: u32) -> u32 {
+    let imm = imm as u32;
+    (((imm >> 5) & 0x7f) << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | ((imm & 31) << 7) | op
+}
+fn b(imm: i32, rs2: u32, rs1: u32, f3: u32) -> u32 {
+    let imm = imm as u32;
+    (((imm >> 12) & 1) << 31)
+        | (((imm >> 5) & 0x3f) << 25)
+        | (rs2 << 20)
+        | (rs1 << 15)
+        | (f3 << 12)
+        | (((imm >> 1) & 0xf) << 8)
+        | (((imm >> 11) & 1) << 7)
+        | 0x63
+}
+fn j(imm: i32, rd: u32) -> u32 {
+    let imm = imm as u32;
+    (((imm >> 20) & 1) << 31)
+        | (((imm >> 1) & 0x3ff) << 21)
+        | (((imm >> 11) & 1) << 20)
+        | (((imm >> 12) & 0xff) << 12)
+        | (rd << 7)
+        | 0x6f
+}
+fn csr(csr: u32, rs1: u32, f3: u32, rd: u32) -> u32 {
+    (csr << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | 0x73
+}
+
+/// Registers the generated code may write: not x8 (data), x9 (device), x30 (loop), x31 (handler).
+const WREGS: [u32; 27] = [
+    1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27,
+    28, 29,
+];
+
+struct Gen<'a> {
+    rng: &'a mut Rng,
+    code: Vec<u32>,
+    sv39: bool,
+}
+
+impl Gen<'_> {
+    fn rd(&mut self) -> u32 {
+        self.rng.pick(&WREGS)
+    }
+    fn rs(&mut self) -> u32 {
+        self.rng.below(32) as u32
+    }
+    fn freg(&mut self) -> u32 {
+        self.rng.below(32) as u32
+    }
+
+    /// One random non-control-flow instruction (may trap).
+    fn simple(&mut self) {
+        let rd = self.rd();
+        let rs1 = self.rs();
+        let rs2 = self.rs();
+        let kind = self.rng.below(100);
+        let w = match kind {
+            0..=19 => {
+                // R-type ALU, M, Zba/Zbb/Zbs/Zicond.
+                let (f7, f3, op) = self.rng.pick(&[
+                    (0, 0, 0x33),
+                    (0x20, 0, 0x33),
+                    (0, 1, 0x33),
+                    (0, 2, 0x33),
+                    (0, 3, 0x33),
+                    (0, 4, 0x33),
+                    (0, 5, 0x33),
+                    (0x20, 5, 0x33),
+                    (0, 6, 0x33),
+                    (0, 7, 0x33),
+                    (1, 0, 0x33),
+                    (1, 1, 0x33),
+                    (1, 2, 0x33),
+                    (1, 3, 0x33),
+                    (1, 4, 0x33),
+                    (1, 5, 0x33),
+                    (1, 6, 0x33),
+                    (1, 7, 0x33),
+                    (0, 0, 0x3b),
+                    (0x20, 0, 0x3b),
+                    (0, 1, 0x3b),
+                    (0, 5, 0x3b),
+                    (0x20, 5, 0x3b),
+                    (1, 0, 0x3b),
+                    (1, 4, 0x3b),
+                    (1, 5, 0x3b),
+                    (1, 6, 0x3b),
+                    (1, 7, 0x3b),
+                    (0x10, 2, 0x33), // sh1add
+                    (0x10, 4, 0x33), // sh2add
+                    (0x10, 6, 0x33), // sh3add
+                    (0x04, 0, 0x3b), // add.uw
+                    (0x10, 2, 0x3b), // sh1add.uw
+                    (0x20, 7, 0x33), // andn
+                    (0x20, 6, 0x33), // orn
+                    (0x20, 4, 0x33), // xnor
+                    (0x05, 6, 0x33), // max
+                    (0x05, 7, 0x33), // maxu
+                    (0x05, 4, 0x33), // min
+                    (0x05, 5, 0x33), // minu
+                    (0x30, 1, 0x33), // rol
+                    (0x30, 5, 0x33), // ror
+                    (0x30, 1, 0x3b), // rolw
+                    (0x30, 5, 0x3b), // rorw
+                    (0x24, 1, 0x33), // bclr
+                    (0x14, 1, 0x33), // bset
+                    (0x34, 1, 0x33), // binv
+                    (0x24, 5, 0x33), // bext
+                    (0x05, 1, 0x33), // clmul
+                    (0x07, 5, 0x33), // czero.eqz
+                    (0x07, 7, 0x33), // czero.nez
+                ]);
+                r(f7, rs2, rs1, f3, rd, op)
+            }
+            20..=34 => {
+                let imm = (self.rng.next() as i32) >> 20;
+                let sh = self.rng.below(64) as i32;
+                match self.rng.below(16) {
+                    0 => i(imm, rs1, 0, rd, 0x13),
+                    1 => i(imm, rs1, 2, rd, 0x13),
+                    2 => i(imm, rs1, 3, rd, 0x13),
+                    3 => i(imm, rs1, 4, rd, 0x13),
+                    4 => i(imm, rs1, 6, rd, 0x13),
+                    5 => i(imm, rs1, 7, rd, 0x13),
+                    6 => i(sh, rs1, 1, rd, 0x13),
+                    7 => i(sh, rs1, 5, rd, 0x13),
+                    8 => i(sh | 0x400, rs1, 5, rd, 0x13),
+                    9 => i(imm, rs1, 0, rd, 0x1b),
+                    10 => i(sh & 31, rs1, 1, rd, 0x1b),
+                    11 => i((sh & 31) | 0x400, rs1, 5, rd, 0x1b),
+                    12 => ((self.rng.next() as u32) & !0xfff) | (rd << 7) | 0x37,
+                    13 => ((self.rng.next() as u32) & !0xfff) | (rd << 7) | 0x17,
+                    14 => i(0x600 | self.rng.pick(&[0, 1, 2, 4, 5]), rs1, 1, rd, 0x13), // clz..sext
+                    _ => i(0x480 | sh, rs1, 5, rd, 0x13),                               // bexti
+                }
+            }
+            35..=54 => {
+                // Loads and stores.
+                let (base, off) = match self.rng.below(10) {
+                    0..=5 => (8, (self.rng.below(0x700) as i32) & !7),
+                    6 => (8, self.rng.below(0x700) as i32), // maybe misaligned
+                    7 => (9, self.rng.pick(&[8, 0x10, 0x800])), // MMIO register, gap
+                    8 => (8, 0x7f8 + self.rng.below(8) as i32), // ok
+                    _ => (self.rs(), 0),                    // anything
+                };
+                let base = if base == 8 && self.rng.below(4) == 0 {
+                    // A register holding a data-page address with an offset.
+                    8
+                } else {
+                    base
+                };
+                if self.rng.below(2) == 0 {
+                    let f3 = self.rng.pick(&[0, 1, 2, 3, 4, 5, 6]);
+                    i(off, base, f3, rd, 0x03)
+                } else {
+                    let f3 = self.rng.pick(&[0, 1, 2, 3]);
+                    s(off, rs2, base, f3, 0x23)
+                }
+            }
+            55..=74 => self.fp(),
+            75..=80 => {
+                let (c, f3, src) = self.rng.pick(&[
+                    (0x001, 2, 0),  // csrr fflags
+                    (0x003, 2, 0),  // csrr fcsr
+                    (0x340, 1, 99), // csrrw mscratch
+                    (0xb02, 2, 0),  // csrr minstret
+                    (0xb00, 2, 0),  // csrr mcycle
+                    (0x002, 5, 99), // csrwi frm
+                    (0x001, 1, 99), // csrrw fflags
+                    (0x7c0, 2, 0),  // unknown CSR: illegal
+                ]);
+                let src = if src == 99 {
+                    if f3 == 5 {
+                        self.rng.below(5) as u32 // valid frm values only here
+                    } else {
+                        rs1
+                    }
+                } else {
+                    src
+                };
+                csr(c, src, f3, rd)
+            }
+            81..=86 => {
+                // AMOs and LR/SC on the data page (x8).
+                let f5 = self
+                    .rng
+                    .pick(&[0x00, 0x01, 0x04, 0x08, 0x0c, 0x10, 0x14, 0x18, 0x1c]);
+                let f3 = self.rng.pick(&[2, 3]);
+                match self.rng.below(6) {
+                    0 => r(0x02 << 2, 0, 8, f3, rd, 0x2f),   // lr
+                    1 => r(0x03 << 2, rs2, 8, f3, rd, 0x2f), // sc
+                    _ => r(f5 << 2, rs2, 8, f3, rd, 0x2f),
+                }
+            }
+            87 => 0x0000_0073, // ecall
+            88 => 0x0010_0073, // ebreak
+            89 => 0xffff_ffff, // illegal
+            90 => 0x0000_100f, // fence.i
+            91 => {
+                // Two compressed instructions: c.addi rd, imm; c.mv rd, rs2 (rs2 != 0).
+                let imm = self.rng.below(64) as u32;
+                let c1 = ((imm >> 5) << 12) | (rd << 7) | ((imm & 31) << 2) | 1;
+                let rs = 1 + self.rng.below(31) as u32;
+                let c2 = (0b1000 << 12) | (rd << 7) | (rs << 2) | 2;
+                c1 | (c2 << 16)
+            }
+            92 => 0x0ff0_000f, // fence
+            _ => r(0, rs2, rs1, 0, rd, 0x33),
+        };
+        self.code.push(w);
+    }
+
+    fn fp(&mut self) -> u32 {
+        let rd = self.freg();
+        let rs1 = self.freg();
+        let rs2 = self.freg();
+        let rs3 = self.freg();
+        let rm = self.rng.pick(&[0, 0, 0, 7, 7, 1, 2, 3, 4, 5]);
+        let xrd = self.rd();
+        match self.rng.below(22) {
+            0 => r(0x01, rs2, rs1, rm, rd, 0x53), // fadd.d
+            1 => r(0x05, rs2, rs1, rm, rd, 0x53), // fsub.d
+            2 => r(0x09, rs2, rs1, rm, rd, 0x53), // fmul.d
+            3 => r(0x0d, rs2, rs1, rm, rd, 0x53), // fdiv.d
+            4 => r(0x2d, 0, rs1, rm, rd, 0x53),   // fsqrt.d
+            5 => r(0x00, rs2, rs1, rm, rd, 0x53), // fadd.s
+            6 => r(0x08, rs2, rs1, rm, rd, 0x53), // fmul.s
+            7 => r(0x0c, rs2, rs1, rm, rd, 0x53), // fdiv.s
+            8 => {
+                (rs3 << 27) | (1 << 25) | (rs2 << 20) | (rs1 << 15) | (rm << 12) | (rd << 7) | 0x43
+            }
+            9 => {
+                (rs3 << 27) | (1 << 25) | (rs2 << 20) | (rs1 << 15) | (rm << 12) | (rd << 7) | 0x4f
+            }
+            10 => r(0x11, rs2, rs1, self.rng.below(3) as u32, rd, 0x53), // fsgnj*.d
+            11 => r(0x15, rs2, rs1, self.rng.below(2) as u32, rd, 0x53), // fmin/max.d
+            12 => r(0x51, rs2, rs1, self.rng.below(3) as u32, xrd, 0x53), // fle/flt/feq.d
+            13 => r(0x61, self.rng.below(4) as u32, rs1, rm, xrd, 0x53), // fcvt.{w,wu,l,lu}.d
+            14 => r(0x69, self.rng.below(4) as u32, self.rs(), rm, rd, 0x53), // fcvt.d.*
+            15 => r(0x71, 0, rs1, 0, xrd, 0x53),                         // fmv.x.d
+            16 => r(0x79, 0, self.rs(), 0, rd, 0x53),                    // fmv.d.x
+            17 => r(0x20, 1, rs1, rm, rd, 0x53),                         // fcvt.s.d
+            18 => r(0x21, 0, rs1, rm, rd, 0x53),                         // fcvt.d.s
+            19 => i((self.rng.below(0x700) as i32) & !7, 8, 3, rd, 0x07), // fld
+            20 => s(
+                (self.rng.below(0x700) as i32) & !3,
+                rs2,
+                8,
+                self.rng.pick(&[2, 3]),
+                0x27,
+            ),
+            _ => i((self.rng.below(0x700) as i32) & !3, 8, 2, rd, 0x07), // flw
+        }
+    }
+
+    /// A chunk: straight-line code with forward branches and jumps, sometimes in a loop.
+    fn chunk(&mut self, depth: u32) {
+        let n = 1 + self.rng.below(12);
+        let looped = depth == 0 && self.rng.below(3) == 0;
+        let head = self.code.len();
+        if looped {
+            let count = 1 + self.rng.below(20) as i32;
+            self.code.push(i(count, 0, 0, 30, 0x13)); // li x30, count
+        }
+        let start = self.code.len();
+        for _ in 0..n {
+            match self.rng.below(10) {
+                0 => {
+                    // Forward branch over 1-3 instructions.
+                    let k = 1 + self.rng.below(3) as usize;
+                    let f3 = self.rng.pick(&[0, 1, 4, 5, 6, 7]);
+                    let (a, bb) = (self.rs(), self.rs());
+                    self.code.push(b(4 * (k as i32 + 1), bb, a, f3));
+                    for _ in 0..k {
+                        self.simple();
+                    }
+                }
+                1 => {
+                    // jal over one instruction, or an indirect jump over one.
+                    if self.rng.below(2) == 0 {
+                        let rd = self.rng.pick(&[0, 1, 5]);
+                        self.code.push(j(8, rd));
+                    } else {
+                        self.code.push(0x0000_0297); // auipc t0, 0
+                        self.code.push(i(12, 5, 0, self.rng.pick(&[0, 1]), 0x67));
+                        // jalr 12(t0)
+                    }
+                    self.simple();
+                }
+                _ => self.simple(),
+            }
+        }
+        if looped {
+            self.code.push(i(-1, 30, 0, 30, 0x13)); // addi x30, x30, -1
+            let back = -(4 * (self.code.len() - start) as i32);
+            self.code.push(b(back, 0, 30, 1)); // bne x30, x0, start
+        }
+        let _ = head;
+        let _ = self.sv39;
+    }
+}
+
+/// The state compared between tiers.
+#[derive(Debug, PartialEq)]
+struct State {
+    exit: String,
+    x: [u64; 32],
+    f: [u64; 32],
+    pc: u64,
+    instret: u64,
+    csrs: Vec<Option<u64>>,
+    data: Vec<u8>,
+}
+
+struct Program {
+    body: Vec<u32>,
+    x: [u64; 32],
+    f: [u64; 32],
+    data: Vec<u8>,
+    sv39: bool,
+}
+
+fn write_words(ram: &GuestMemoryMmap, at: u64, words: &[u32]) {
+    for (k, w) in words.iter().enumerate() {
+        ram.write_obj(*w, GuestAddress(at + 4 * k as u64)).unwrap();
+    }
+}
+
+/// Sv39 tables identity-mapping RAM (1 GiB leaf) and the device page, leaving 0x4000_0000 and
+/// everything else unmapped.
+fn page_tables(ram: &GuestMemoryMmap) {
+    let pte = |pa: u64, flags: u64| ((pa >> 12) << 10) | flags;
+    // RAM: gigapage 2 (0x8000_0000) RWX, A, D.
+    ram.write_obj(pte(RAM, 0xcf), GuestAddress(ROOT + 2 * 8))
+        .unwrap();
+    // Device: gigapage 0 → level-1 table → 2 MiB leaf at 0x1000_0000.
+    let l1 = ROOT + 0x1000;
+    ram.write_obj(pte(l1, 1), GuestAddress(ROOT)).unwrap();
+    ram.write_obj(pte(DEV, 0xc7), GuestAddress(l1 + (DEV >> 21) * 8))
+        .unwrap();
+}
+
+fn run(p: &Program, jit: Option<u32>) -> State {
+    let ram = GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(RAM), RAM_SIZE)]).unwrap();
+    // Prologue at RAM: set up trap vector, PMP, FS, then enter the body (in S-mode for Sv39).
+    let t6 = 31;
+    let mut pro = vec![];
+    let mut ld_csr = |slot: i32, c: u32, f3: u32| {
+        pro.push(i(TABLE as i32 - DATA as i32 + 8 * slot, 8, 3, t6, 0x03));
+        pro.push(csr(c, t6, f3, 0));
+    };
+    ld_csr(0, 0x305, 1); // mtvec
+    ld_csr(1, 0x3b0, 1); // pmpaddr0
+    ld_csr(2, 0x3a0, 1); // pmpcfg0
+    ld_csr(3, 0x300, 2); // csrs mstatus FS
+    if p.sv39 {
+        ld_csr(4, 0x180, 1); // satp
+        ld_csr(5, 0x300, 3); // csrc mstatus MPP
+        ld_csr(6, 0x300, 2); // csrs mstatus MPP=S
+        ld_csr(7, 0x341, 1); // mepc = body
+        pro.push(0x3020_0073); // mret
+    } else {
+        let off = (BODY - RAM) as i32 - 4 * pro.len() as i32;
+        pro.push(j(off, 0));
+    }
+    write_words(&ram, RAM, &pro);
+    // Handler: mepc += 4; mret.
+    write_words(
+        &ram,
+        HANDLER,
+        &[
+            csr(0x341, 0, 2, t6),
+            i(4, t6, 0, t6, 0x13),
+            csr(0x341, t6, 1, 0),
+            0x3020_0073,
+        ],
+    );
+    let mut body = p.body.clone();
+    body.push(s(0, 0, 9, 3, 0x23)); // sd x0, 0(x9): stop
+    write_words(&ram, BODY, &body);
+    ram.write_slice(&p.data, GuestAddress(DATA)).unwrap();
+    let table = [
+        HANDLER,
+        u64::MAX,
+        0x1f,
+        3 << 13,
+        (8 << 60) | (ROOT >> 12),
+        3 << 11,
+        1 << 11,
+        BODY,
+    ];
+    for (k, v) in table.iter().enumerate() {
+        ram.write_obj(*v, GuestAddress(TABLE + 8 * k as u64))
+            .unwrap();
+    }
+    if p.sv39 {
+        page_tables(&ram);
+    }
+    let hart = Arc::new(HartInterrupts::new());
+    let mut bus = Bus::new();
+    bus.insert(
+        Arc::new(Mutex::new(StopDev {
+            hart: hart.clone(),
+            reg: 0x1234,
+        })),
+        DEV,
+        0x100,
+    )
+    .unwrap();
+    let clock = Arc::new(GuestClock::new(
+        ClockMode::Icount { insns_per_tick: 1 },
+        10_000_000,
+    ));
+    let mut cpu: Box<Cpu> = Cpu::new(ram, Arc::new(bus), hart.clone(), clock, None, RAM).unwrap();
+    if let Some(th) = jit {
+        cpu.set_jit(JitConfig {
+            enabled: true,
+            threshold: th,
+            background: false,
+        });
+    }
+    cpu.x = p.x;
+    cpu.f = p.f;
+    let mut exit = String::from("budget");
+    for _ in 0..5 {
+        let r = cpu.run_for(200_000);
+        if std::env::var("JIT_DIFF_VERBOSE").is_ok() {
+            eprintln!(
+                "  jit {jit:?}: {r:?} pc {:#x} instret {}",
+                cpu.pc, cpu.instret
+            );
+        }
+        match r {
+            RunExit::Budget => continue,
+            e => {
+                exit = format!("{e:?}");
+                break;
+            }
+        }
+    }
+    if exit == "budget" {
+        // Runaway: compare nothing but make the mismatch visible.
+        exit = format!("budget at {:#x}", cpu.pc);
+    }
+    let csrs = [
+        0x300, 0x341, 0x342, 0x343, 0x340, 0x001, 0x002, 0xb02, 0x180,
+    ]
+    .iter()
+    .map(|&c| cpu.csr(c))
+    .collect();
+    let mut data = vec![0u8; 0x1000];
+    cpu.ram().read_slice(&mut data, GuestAddress(DATA)).unwrap();
+    let st = cpu.jit_stats();
+    JIT_INSNS.fetch_add(st.insns_compiled, std::sync::atomic::Ordering::Relaxed);
+    JIT_ENTRIES.fetch_add(
+        st.dispatched_entries + st.chained_exits,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    State {
+        exit,
+        x: cpu.x,
+        f: cpu.f,
+        pc: cpu.pc,
+        instret: cpu.instret,
+        csrs,
+        data,
+    }
+}
+
+fn gen_program(seed: u64, sv39: bool) -> Program {
+    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut g = Gen {
+        rng: &mut rng,
+        code: Vec::new(),
+        sv39,
+    };
+    let chunks = 3 + g.rng.below(12);
+    for _ in 0..chunks {
+        g.chunk(0);
+    }
+    let body = g.code;
+    let mut x = [0u64; 32];
+    let fvals = [
+        0x3ff0_0000_0000_0000u64, // 1.0
+        0x4000_0000_0000_0000,    // 2.0
+        0x3fb9_9999_9999_999a,    // 0.1
+        0xbff8_0000_0000_0000,    // -1.5
+        0x7ff0_0000_0000_0000,    // inf
+        0x7ff8_0000_0000_0000,    // qNaN
+        0x7ff4_0000_0000_0000,    // sNaN
+        0x0000_0000_0000_0001,    // denormal
+        0x8000_0000_0000_0000,    // -0
+        0x0010_0000_0000_0000,    // min normal
+        0x7fef_ffff_ffff_ffff,    // max
+        0xffff_ffff_3f80_0000,    // boxed 1.0f
+        0xffff_ffff_4049_0fdb,    // boxed pi f
+        0x4059_0000_0000_0000,    // 100.0
+        0x41df_ffff_ffc0_0000,    // 2^31-1
+    ];
+    let mut f = [0u64; 32];
+    for v in f.iter_mut() {
+        *v = if rng.below(4) == 0 {
+            rng.next()
+        } else {
+            rng.pick(&fvals)
+        };
+    }
+    for (k, v) in x.iter_mut().enumerate() {
+        *v = match rng.below(4) {
+            0 => rng.below(16),
+            1 => DATA + rng.below(0x800),
+            _ => rng.next(),
+        };
+        if k == 0 {
+            *v = 0;
+        }
+    }
+    x[8] = DATA;
+    x[9] = DEV;
+    x[30] = 0;
+    let mut data = vec![0u8; 0x1000];
+    for chunk in data.chunks_mut(8) {
+        let v = if rng.below(3) == 0 {
+            rng.pick(&fvals)
+        } else {
+            rng.next()
+        };
+        chunk.copy_from_slice(&v.to_le_bytes());
+    }
+    Program {
+        body,
+        x,
+        f,
+        data,
+        sv39,
+    }
+}
+
+fn check(seeds: std::ops::Range<u64>, sv39: bool) {
+    let mut compared = 0;
+    let n: u64 = std::env::var("JIT_DIFF_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(seeds.end - seeds.start);
+    let first: u64 = std::env::var("JIT_DIFF_FIRST")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(seeds.start);
+    for seed in first..first + n {
+        if std::env::var("JIT_DIFF_VERBOSE").is_ok() {
+            eprintln!("seed {seed}");
+        }
+        let p = gen_program(seed, sv39);
+        if std::env::var("JIT_DIFF_DUMP").is_ok() {
+            for (k, w) in p.body.iter().enumerate() {
+                eprintln!("{:x}: {w:08x}", BODY + 4 * k as u64);
+            }
+        }
+        let reference = run(&p, None);
+        if reference.exit.starts_with("budget") {
+            // A runaway program (e.g. it overwrote its own loop counter update): the tiers stop
+            // at different instruction counts, nothing to compare.
+            continue;
+        }
+        for th in [1, 3] {
+            let got = run(&p, Some(th));
+            if got != reference {
+                let dis: Vec<String> = p.body.iter().map(|w| format!("{w:08x}")).collect();
+                panic!(
+                    "seed {seed} sv39 {sv39} threshold {th}: tiers differ\n tier0: {reference:x?}\n jit:   {got:x?}\n body: {}",
+                    dis.join(" ")
+                );
+            }
+        }
+        compared += 1;
+    }
+    assert!(compared > 0);
+    // The JIT really ran: code was compiled and entered.
+    assert!(JIT_INSNS.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    assert!(JIT_ENTRIES.load(std::sync::atomic::Ordering::Relaxed) > 0);
+}
+
+#[test]
+fn machine_mode_programs_match() {
+    check(0..120, false);
+}
+
+#[test]
+fn sv39_programs_match() {
+    check(1000..1120, true);
+}
