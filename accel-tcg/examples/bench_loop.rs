@@ -54,6 +54,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         semihosting: false,
         console: Box::new(std::io::sink()),
         console_in: None,
+        jit: std::env::var("JIT").map_or(true, |v| v != "off"),
+        jit_threshold: accel_tcg::jit::DEFAULT_THRESHOLD,
     };
     let mut cpu = build_cpu(machine, config)?;
     let start = std::time::Instant::now();
@@ -73,6 +75,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cpu.instret as f64 / c / 1e6,
         cpu.x[11]
     );
+    println!("jit: {:?}", cpu.jit_stats());
     Ok(())
 }
 

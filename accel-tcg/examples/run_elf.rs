@@ -83,6 +83,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         semihosting: true,
         console: Box::new(std::io::stdout()),
         console_in: None,
+        jit: std::env::var("JIT").map_or(true, |v| v != "off"),
+        jit_threshold: accel_tcg::jit::DEFAULT_THRESHOLD,
     };
     let (exit, stats) = run(machine, config)?;
     eprintln!(
@@ -92,6 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         stats.host_time.as_secs_f64(),
         stats.mips()
     );
+    eprintln!("jit: {:?}", stats.jit);
     match exit {
         TcgExit::Semihosting(c) => std::process::exit(c),
         TcgExit::Request(_) => std::process::exit(1),

@@ -77,6 +77,11 @@ pub struct TcgConfig {
     pub console: Box<dyn std::io::Write + Send>,
     /// Semihosting input (SYS_READC, SYS_READ).
     pub console_in: Option<Box<dyn std::io::Read + Send>>,
+    /// Whether hot code is compiled with Cranelift (`--jit on|off`; default on).
+    pub jit: bool,
+    /// Executions of a code region before it is compiled (`--jit-threshold`; default
+    /// [`jit::DEFAULT_THRESHOLD`]).
+    pub jit_threshold: u32,
 }
 
 /// Why [`run`] returned.
@@ -97,6 +102,9 @@ pub struct TcgStats {
     pub blocks_translated: u64,
     /// Host wall-clock time spent in [`run`].
     pub host_time: Duration,
+    /// JIT counters (regions compiled, compile time, cache flushes, chained vs dispatched
+    /// entries).
+    pub jit: jit::JitStats,
 }
 
 impl TcgStats {
@@ -139,6 +147,11 @@ pub fn build_cpu(machine: TcgMachine, config: TcgConfig) -> Result<Box<Cpu>, Tcg
         cpu.x[r] = v;
     }
     cpu.set_semihosting(config.semihosting, config.console, config.console_in);
+    cpu.set_jit(jit::JitConfig {
+        enabled: config.jit,
+        threshold: config.jit_threshold.max(1),
+        background: true,
+    });
     Ok(cpu)
 }
 
@@ -168,6 +181,7 @@ pub fn run(machine: TcgMachine, config: TcgConfig) -> Result<(TcgExit, TcgStats)
         instret: cpu.instret,
         blocks_translated: cpu.blocks_translated,
         host_time: start.elapsed(),
+        jit: cpu.jit_stats(),
     };
     Ok((exit, stats))
 }

@@ -38,9 +38,9 @@ use translate::{BlockDesc, RegionDesc, Translator};
 /// Entries in the jump cache (power of two).
 pub const JC_SIZE: usize = 4096;
 /// Maximum blocks in a region.
-const MAX_REGION_BLOCKS: usize = 48;
+const MAX_REGION_BLOCKS: usize = 16;
 /// Maximum instructions in a region.
-const MAX_REGION_INSNS: usize = 768;
+const MAX_REGION_INSNS: usize = 256;
 /// Invalidations after which a region entry stays on tier 0 (self-modifying code).
 const MAX_REWRITES: u32 = 4;
 /// Code arena size.

@@ -21,6 +21,8 @@ pub fn run(machine: Machine, opts: RunOptions) -> Result<GuestExit, VmmError> {
         semihosting: opts.semihosting,
         console: opts.console,
         console_in: opts.console_in,
+        jit: true,
+        jit_threshold: accel_tcg::jit::DEFAULT_THRESHOLD,
     };
     let (exit, stats) = accel_tcg::run(tcg_machine, config)
         .map_err(|e| VmmError::GuestCrash(format!("TCG: {e}")))?;
