@@ -17,7 +17,9 @@ EXIT STATUS:
   1      VMM or user error (bad value, missing file, image that does not fit...); one line on
          stderr: `vmm: error: <problem>; <fix>`
   2      usage error (unknown option, missing value), reported by the argument parser
-  3      the guest crashed the VM (e.g. a KVM internal error)
+  3      the guest crashed the VM: a KVM internal error or failed VM entry (one line with
+         the exit reason, suberror, instruction bytes and rip; -v adds the registers), or
+         a microvm guest stuck in a reset loop (10 resets in a row, each within 1s of boot)
   124    --timeout expired
   128+N  stopped by signal N (130 for SIGINT, 143 for SIGTERM)";
 
@@ -95,6 +97,18 @@ MEMORY BACKENDS:
   Sizes, huge page alignment and free huge pages, the path and whether its file system can map
   the file shared are all checked before the guest starts.
 
+BOOT FLOW (microvm, x86_64 under KVM):
+  --kernel is a vmlinux ELF (entered through its PVH note when it has one, else in 64-bit
+    mode) or a bzImage (64-bit Linux boot protocol); --initrd is loaded at the top of low RAM.
+  --append replaces the default command line
+    \"console=ttyS0 reboot=k panic=1 pci=off nomodule i8042.noaux i8042.nomux i8042.nopnp
+    i8042.dumbkbd noxsave\"; the board appends one virtio_mmio.device= entry per device.
+  Devices: COM1 (8250, port 0x3f8, IRQ 4), i8042 (reset), poweroff port 0x501 (a byte n
+    written there exits with status n), --drive disks and --rng on virtio-mmio from
+    0xd0000000 (IRQs 5, 6, 7, 9, 10, 11), the in-kernel PIC/IOAPIC/LAPIC/PIT.
+  A reset (i8042 0xfe, triple fault) reboots the board (rebuilt and reloaded) unless
+    --no-reboot, which exits 0.
+
 SERIAL (--serial stdio): the console is stdin/stdout. On a terminal, input is raw and Ctrl-A x
   quits (Ctrl-A Ctrl-A sends Ctrl-A); the terminal is restored at exit.
 
@@ -104,6 +118,8 @@ EXAMPLES:
   vmm run --kernel prog.elf --flash 0=cs0.bin --flash 1=cs1.bin --timeout 10
   vmm run --kernel prog.elf --icount 100 --serial file:out.txt
   vmm run --kernel prog.elf --mem-path /dev/hugepages --mem-prealloc
+  vmm run --board microvm --kernel vmlinux --initrd initrd.cpio --drive file=disk.img --rng
+  vmm run --board microvm --kernel bzImage --append \"console=ttyS0 root=/dev/vda\" -m 1G
 ";
 
 /// Options of `vmm run`.
@@ -179,6 +195,20 @@ pub struct RunArgs {
     /// without N). Without it, guest time follows the host clock.
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "100")]
     pub icount: Option<u64>,
+    /// microvm: CPUID features to hide from the guest, as removals named like /proc/cpuinfo
+    /// flags, e.g. `-xsave,-smap,-popcnt` (removing one also removes what depends on it).
+    #[arg(long, value_name = "-FEATURE,...", allow_hyphen_values = true)]
+    pub cpu: Option<String>,
+    /// microvm: a virtio-blk disk backed by PATH, `file=PATH[,readonly=on]` (repeatable; the
+    /// first is /dev/vda). Guest writes go to the file.
+    #[arg(long, value_name = "file=PATH[,readonly=on]")]
+    pub drive: Vec<String>,
+    /// microvm: add a virtio-rng entropy device (fed from the host's getrandom).
+    #[arg(long)]
+    pub rng: bool,
+    /// microvm: add the MMIO test device at 0xd1000000 (scratch registers for test guests).
+    #[arg(long)]
+    pub mmio_test: bool,
 }
 
 /// Where the serial console goes.

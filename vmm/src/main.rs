@@ -9,6 +9,7 @@ mod error;
 mod g233;
 mod image;
 mod memory;
+mod microvm;
 mod run;
 mod serial;
 mod stop;

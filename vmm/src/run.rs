@@ -172,7 +172,7 @@ pub struct Built {
 /// A writer shared by every incarnation of the board across guest resets (the serial file is
 /// opened once, so a reboot appends to it).
 #[derive(Clone)]
-struct SharedWriter(Arc<std::sync::Mutex<Box<dyn std::io::Write + Send>>>);
+pub(crate) struct SharedWriter(pub(crate) Arc<std::sync::Mutex<Box<dyn std::io::Write + Send>>>);
 
 impl std::io::Write for SharedWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -184,12 +184,17 @@ impl std::io::Write for SharedWriter {
 }
 
 /// Where console input goes: the UART of the board incarnation currently running.
-type InputTarget = Arc<std::sync::Mutex<Option<serial::PushFn>>>;
+pub(crate) type InputTarget = Arc<std::sync::Mutex<Option<serial::PushFn>>>;
 
 /// Runs the guest described by `args`; returns the exit status. A guest reset rebuilds the
 /// board and reloads every image (a cold reboot), unless `--no-reboot`.
 pub fn run(args: &RunArgs, verbose: u8, stop: Arc<StopState>) -> Result<i32, VmmError> {
     let r = resolve(args, verbose)?;
+    crate::microvm::check_options(args, r.board.name)?;
+    #[cfg(target_arch = "x86_64")]
+    if r.board.name == "microvm" {
+        return crate::microvm::run(args, &r, stop);
+    }
     let regions: Vec<(u64, u64)> = match r.board.name {
         "g233" => crate::g233::ram_regions(r.ram_size),
         other => return Err(VmmError::Board(format!("board {other} has no run support"))),
@@ -254,7 +259,7 @@ pub fn run(args: &RunArgs, verbose: u8, stop: Arc<StopState>) -> Result<i32, Vmm
 
 /// Starts what lives across guest resets: the `--timeout` thread and the console input thread
 /// (with the terminal in raw mode, restored when the returned guard drops).
-fn start_host_threads(
+pub(crate) fn start_host_threads(
     r: &Resolved,
     input: InputTarget,
     stop: Arc<StopState>,

@@ -47,6 +47,165 @@ pub fn run(machine: Machine, _opts: RunOptions) -> Result<GuestExit, VmmError> {
     )))
 }
 
+#[cfg(target_arch = "x86_64")]
+pub use x86::run_microvm;
+
+/// The x86_64 path: the microvm board under KVM.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use accel_kvm::x86::{CpuFeatureMask, EntryMode, EntryState, X86VcpuConfig};
+    use accel_kvm::{IoEventSpace, KvmError, KvmVm, RunOutcome, StopHandle, VcpuIo};
+    use boards::x86::{MicroVm, X86Entry, X86Mode};
+    use devices::HartInterrupts;
+    use vm_memory::GuestMemoryMmap;
+
+    use crate::accel::GuestExit;
+    use crate::error::VmmError;
+
+    /// The board's entry state in the accelerator's terms.
+    fn entry_state(e: &X86Entry) -> EntryState {
+        EntryState {
+            mode: match e.mode {
+                X86Mode::Long64 => EntryMode::Long64,
+                X86Mode::Protected32 => EntryMode::Protected32,
+            },
+            rip: e.rip,
+            rsp: e.rsp,
+            rsi: e.rsi,
+            rbx: e.rbx,
+            cr3: e.cr3,
+            gdt_base: e.gdt_base,
+            gdt: e.gdt.clone(),
+            code_selector: e.code_selector,
+            data_selector: e.data_selector,
+            tss_selector: e.tss_selector,
+            idt_base: e.idt_base,
+            idt_limit: e.idt_limit,
+        }
+    }
+
+    fn setup_err(e: KvmError) -> VmmError {
+        VmmError::Accel(format!(
+            "KVM set-up failed: {e}; check that /dev/kvm works (vmm accels) and that the host \
+             has the resources (memory, file descriptors)"
+        ))
+    }
+
+    /// A KVM run error as `(one line, register dump)`: the line names the exit reason,
+    /// suberror, instruction bytes and `rip`; the dump holds the full register state.
+    pub fn crash_message(e: &KvmError) -> (String, String) {
+        let text = e.to_string();
+        let mut lines = text.lines();
+        let mut first = lines.next().unwrap_or_default().trim().to_string();
+        let regs: Vec<&str> = lines.collect();
+        let rip = regs
+            .iter()
+            .flat_map(|l| l.split_whitespace())
+            .find(|w| w.starts_with("rip="));
+        if let Some(rip) = rip {
+            first.push_str(&format!(", {rip}"));
+        }
+        (first, regs.join("\n"))
+    }
+
+    /// Forwards a stop requested on the board's stop flag (host signal, --timeout, Ctrl-A x)
+    /// to the vCPUs: they may sit in `KVM_RUN` (a halted guest waits in the kernel), so they
+    /// must be kicked, which the flag alone does not do.
+    fn spawn_stop_bridge(
+        stop: Arc<HartInterrupts>,
+        handle: StopHandle,
+    ) -> Result<std::thread::JoinHandle<()>, VmmError> {
+        std::thread::Builder::new()
+            .name("kvm-stop".into())
+            .spawn(move || loop {
+                if let Some(why) = stop.exit_request() {
+                    handle.stop(why);
+                    return;
+                }
+                // Returns at once when a request (which also kicks) came since the last turn.
+                stop.wait(Some(Duration::from_millis(200)));
+                stop.take_attention();
+            })
+            .map_err(|e| VmmError::Accel(format!("cannot start the KVM stop thread: {e}")))
+    }
+
+    /// Runs the microvm `board` (built in `mem`) under KVM with one vCPU until it powers off,
+    /// resets, is stopped by the host, or crashes the VM (`VmmError::GuestCrash`, status 3).
+    pub fn run_microvm(
+        board: &MicroVm,
+        mem: &GuestMemoryMmap,
+        features: &CpuFeatureMask,
+        verbose: u8,
+    ) -> Result<GuestExit, VmmError> {
+        let mut vm = KvmVm::new(mem).map_err(setup_err)?;
+        vm.create_x86_irqchip().map_err(setup_err)?;
+        for (fd, gsi) in board.irqfds() {
+            vm.register_irqfd(fd, gsi).map_err(setup_err)?;
+        }
+        for ev in board.ioeventfds() {
+            vm.register_ioeventfd(ev.fd, IoEventSpace::Mmio(ev.addr), Some(ev.datamatch))
+                .map_err(setup_err)?;
+        }
+        let entry = entry_state(board.entry());
+        let vcpu = vm.create_vcpu().map_err(setup_err)?;
+        vcpu.setup_x86(
+            &vm,
+            &X86VcpuConfig {
+                entry: &entry,
+                cpu_count: 1,
+                features,
+            },
+        )
+        .map_err(setup_err)?;
+        let io = board
+            .start_io(None)
+            .map_err(|e| VmmError::Board(format!("microvm I/O thread: {e}")))?;
+        let running = accel_kvm::start(
+            vec![vcpu],
+            VcpuIo {
+                mmio: board.mmio.clone(),
+                pio: Some(board.pio.clone()),
+                stop: board.stop.clone(),
+            },
+        )
+        .map_err(setup_err)?;
+        let bridge = spawn_stop_bridge(board.stop.clone(), running.stop_handle());
+        let outcome = running.wait();
+        // Every way the vCPUs end records a request on the flag, which ends the bridge.
+        board.stop.request_exit(devices::irq::ExitRequest::HostStop);
+        io.stop();
+        if let Ok(b) = bridge {
+            let _ = b.join();
+        }
+        match outcome {
+            Ok(RunOutcome::Poweroff(code)) => Ok(GuestExit::Poweroff(code)),
+            Ok(RunOutcome::Reset) => Ok(GuestExit::Reset),
+            Ok(RunOutcome::HostStop) => Ok(GuestExit::HostStop),
+            Ok(RunOutcome::Halted) => {
+                log::info!("the vCPU halted with nothing to wake it: treated as a poweroff");
+                Ok(GuestExit::Poweroff(0))
+            }
+            Err(
+                e @ (KvmError::Internal { .. }
+                | KvmError::FailEntry { .. }
+                | KvmError::UnhandledExit { .. }),
+            ) => {
+                let (line, regs) = crash_message(&e);
+                if verbose > 0 {
+                    for l in regs.lines() {
+                        eprintln!("vmm: registers: {l}");
+                    }
+                }
+                Err(VmmError::GuestCrash(line))
+            }
+            Err(e) => Err(VmmError::Accel(format!("KVM: {e}"))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +224,37 @@ mod tests {
             }
             Err(why) => assert!(why.contains("/dev/kvm"), "{why}"),
         }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn crash_is_one_line_with_rip_and_the_registers_apart() {
+        let e = accel_kvm::KvmError::Internal {
+            cpu: 0,
+            detail: "exit reason KVM_EXIT_INTERNAL_ERROR (17), suberror 1 (emulation failure), \
+                     instruction bytes f3 48 0f b8 d8\nrip=0x0000000000100010 rflags=0x2\n\
+                     rax=0x0000000000000001 rbx=0x0"
+                .into(),
+        };
+        let (line, regs) = x86::crash_message(&e);
+        assert!(!line.contains('\n'), "{line}");
+        assert!(
+            line.starts_with("vCPU 0: KVM internal error: exit reason"),
+            "{line}"
+        );
+        assert!(line.contains("suberror 1"), "{line}");
+        assert!(line.contains("instruction bytes f3 48 0f b8 d8"), "{line}");
+        assert!(line.ends_with(", rip=0x0000000000100010"), "{line}");
+        assert!(regs.contains("rax=0x0000000000000001"), "{regs}");
+        let e = accel_kvm::KvmError::FailEntry {
+            cpu: 0,
+            reason: 0x21,
+            regs: "rip=0x0000000000001000 rflags=0x2".into(),
+        };
+        let (line, _) = x86::crash_message(&e);
+        assert_eq!(
+            line,
+            "vCPU 0: VM entry failed, hardware reason 0x21, rip=0x0000000000001000"
+        );
     }
 }

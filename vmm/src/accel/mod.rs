@@ -17,6 +17,8 @@ use crate::cli::AccelChoice;
 use crate::error::VmmError;
 
 pub use kvm::probe as probe_kvm;
+#[cfg(target_arch = "x86_64")]
+pub use kvm::run_microvm;
 
 /// An accelerator that can run a guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
