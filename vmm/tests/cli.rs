@@ -8,13 +8,38 @@ use std::time::{Duration, Instant};
 const VMM: &str = env!("CARGO_BIN_EXE_vmm");
 const RAM: u64 = 0x8000_0000;
 
+/// Host-side limit for one `vmm` run: a regression that hangs fails the test instead of
+/// stalling the whole suite.
+const WATCHDOG: Duration = Duration::from_secs(120);
+
 fn vmm(args: &[&str]) -> Output {
-    Command::new(VMM)
+    let child = Command::new(VMM)
         .args(args)
         .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .env_remove("RUST_LOG")
-        .output()
-        .expect("vmm runs")
+        .spawn()
+        .expect("vmm runs");
+    let pid = child.id() as i32;
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if done_rx.recv_timeout(WATCHDOG).is_err() {
+            // SAFETY: kill(2) on the pid of our own child; at worst the pid is already reaped.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            return true;
+        }
+        false
+    });
+    let out = child.wait_with_output().expect("vmm output");
+    let _ = done_tx.send(());
+    let killed = watchdog.join().unwrap_or(false);
+    assert!(
+        !killed,
+        "vmm {args:?} ran longer than {WATCHDOG:?} and was killed; stderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 fn stderr(o: &Output) -> String {
