@@ -198,6 +198,16 @@ mod x86 {
                 .into());
             }
         }
+        let min = boards::x86::layout::MIN_RAM;
+        if r.ram_size < min {
+            return Err(BadValue(format!(
+                "--memory {}: microvm needs at least {}M of RAM; give --memory {}M or more",
+                args.memory.as_deref().unwrap_or_default(),
+                min >> 20,
+                min >> 20
+            ))
+            .into());
+        }
         let slots = boards::x86::layout::VIRTIO_IRQS.len();
         let devices = drives.len() + usize::from(args.rng);
         if devices > slots {
@@ -274,10 +284,14 @@ mod x86 {
                 ),
             );
             let cfg = config(args, r, &o, serial_out.clone())?;
-            let board = Arc::new(
-                MicroVm::new(cfg, &ram.mem)
-                    .map_err(|e| VmmError::Board(format!("board microvm: {e}")))?,
-            );
+            let board = Arc::new(MicroVm::new(cfg, &ram.mem).map_err(|e| {
+                let fix = if e.to_string().contains("loading kernel") {
+                    "; --kernel must be an x86_64 vmlinux ELF or a bzImage"
+                } else {
+                    ""
+                };
+                VmmError::Board(format!("board microvm: {e}{fix}"))
+            })?);
             note(
                 r.verbose,
                 &format!("kernel command line: {}", board.cmdline()),
