@@ -176,6 +176,40 @@ const JC_EMPTY: JcEntry = JcEntry {
     _pad: 0,
 };
 
+/// A fast non-cryptographic hasher for the dispatcher's maps (keys are guest addresses).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.add(b as u64);
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.add(v);
+    }
+    #[inline]
+    fn write_u32(&mut self, v: u32) {
+        self.add(v as u64);
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+
 /// Memory a region's code refers to by address; lives until the next arena flush.
 struct RegionMem {
     insns: Box<[Insn]>,
@@ -205,17 +239,17 @@ pub(crate) struct JitState {
     arena: CodeArena,
     tramp: *const u8,
     jc: Box<[JcEntry]>,
-    regions: HashMap<(u64, u32), Entry>,
-    hot: HashMap<(u64, u32), u32>,
+    regions: FxMap<(u64, u32), Entry>,
+    hot: FxMap<(u64, u32), u32>,
     /// How often each region was invalidated by stores to its code.
-    rewrites: HashMap<(u64, u32), u32>,
+    rewrites: FxMap<(u64, u32), u32>,
     /// Tier-0 block → regions containing it.
-    by_block: HashMap<u64, Vec<(u64, u32)>>,
+    by_block: FxMap<u64, Vec<(u64, u32)>>,
     /// Region memories (kept until the arena is flushed).
     mems: Vec<RegionMem>,
     /// Filled exit slots.
     links: Vec<*mut u64>,
-    pending: HashMap<u64, PendingRegion>,
+    pending: FxMap<u64, PendingRegion>,
     next_id: u64,
     generation: u64,
     translator: Translator,
@@ -278,13 +312,13 @@ impl JitState {
             arena,
             tramp,
             jc: vec![JC_EMPTY; JC_SIZE].into_boxed_slice(),
-            regions: HashMap::new(),
-            hot: HashMap::new(),
-            rewrites: HashMap::new(),
-            by_block: HashMap::new(),
+            regions: FxMap::default(),
+            hot: FxMap::default(),
+            rewrites: FxMap::default(),
+            by_block: FxMap::default(),
             mems: Vec::new(),
             links: Vec::new(),
-            pending: HashMap::new(),
+            pending: FxMap::default(),
             next_id: 1,
             generation: 0,
             translator: Translator::new(),

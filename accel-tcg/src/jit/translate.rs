@@ -208,9 +208,12 @@ struct Emitter<'a, 'd> {
     xv: Vec<Variable>,
     fv: Vec<Variable>,
     icnt: Variable,
-    /// Registers written anywhere in the region (stored at exits and before helpers).
+    /// Registers that may differ from their memory copy at the current emission point (stored
+    /// at exits and before helpers): the dirty-in set of the block plus its writes so far.
     wx: u32,
     wf: u32,
+    /// Dirty-in sets per block (forward data flow over the region's CFG).
+    dirty_in: Vec<(u32, u32)>,
     /// Registers read or written (loaded at entry).
     ux: u32,
     uf: u32,
@@ -255,8 +258,8 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 uf |= u.rf | u.wf;
             }
         }
-        wx &= !1;
         ux &= !1;
+        let _ = (wx, wf);
         let dummy = b.create_block();
         let mut e = Emitter {
             b,
@@ -267,8 +270,9 @@ impl<'a, 'd> Emitter<'a, 'd> {
             xv,
             fv,
             icnt,
-            wx,
-            wf,
+            wx: 0,
+            wf: 0,
+            dirty_in: Vec::new(),
             ux,
             uf,
             by_off: HashMap::new(),
@@ -299,6 +303,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
 
     fn set_x(&mut self, r: u8, v: Value) {
         if r & 31 != 0 {
+            self.wx |= 1 << (r & 31);
             self.b.def_var(self.xv[(r & 31) as usize], v);
         }
     }
@@ -308,6 +313,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
     }
 
     fn set_f(&mut self, r: u8, v: Value) {
+        self.wf |= 1 << (r & 31);
         self.b.def_var(self.fv[(r & 31) as usize], v);
     }
 
@@ -516,6 +522,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
             let cb = self.b.create_block();
             self.by_off.entry(blk.off).or_insert((i, cb));
         }
+        self.compute_dirty_in();
         let first = self.by_off[&self.d.blocks[0].off].1;
         self.b.ins().jump(first, &[]);
         let d = self.d;
@@ -526,6 +533,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
             }
             self.b.switch_to_block(cb);
             self.k = 0;
+            (self.wx, self.wf) = self.dirty_in[bi];
             let mut off = blk.off;
             let mut flow = Flow::Next;
             for (j, insn) in blk.insns.iter().enumerate() {
@@ -934,6 +942,55 @@ impl<'a, 'd> Emitter<'a, 'd> {
     /// Inline FP (None: use the generic helper).
     fn emit_fp(&mut self, _gi: usize, _i: &Insn, _off: i64) -> Option<Flow> {
         None
+    }
+
+    /// Forward data flow: the registers that may be dirty (written since region entry) on entry
+    /// to each block.
+    fn compute_dirty_in(&mut self) {
+        let d = self.d;
+        let n = d.blocks.len();
+        let mut writes = vec![(0u32, 0u32); n];
+        let mut succ: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (bi, blk) in d.blocks.iter().enumerate() {
+            let mut off = blk.off;
+            for i in &blk.insns {
+                let u = regs_of(i);
+                writes[bi].0 |= u.wx & !1;
+                writes[bi].1 |= u.wf;
+                off += i.len as i64;
+            }
+            let mut targets = vec![off];
+            if let Some(last) = blk.insns.last() {
+                let last_off = off - last.len as i64;
+                if matches!(
+                    last.op,
+                    Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu | Op::Jal
+                ) {
+                    targets.push(last_off.wrapping_add(last.imm));
+                }
+            }
+            for t in targets {
+                if let Some(&(owner, _)) = self.by_off.get(&t) {
+                    succ[bi].push(owner);
+                }
+            }
+        }
+        let mut din = vec![(0u32, 0u32); n];
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for bi in 0..n {
+                let out = (din[bi].0 | writes[bi].0, din[bi].1 | writes[bi].1);
+                for &s in &succ[bi] {
+                    let new = (din[s].0 | out.0, din[s].1 | out.1);
+                    if new != din[s] {
+                        din[s] = new;
+                        changed = true;
+                    }
+                }
+            }
+        }
+        self.dirty_in = din;
     }
 
     /// Calls the tier-0 executor for `insn` (global index `gi`) at offset `off`.
