@@ -23,5 +23,16 @@ elif [ -n "${CI:-}" ]; then
 else
   echo "run-all: no G233 kernel/initramfs (see above); the Linux boot test will say it skipped"
 fi
+if [ "$(uname -m)" = x86_64 ]; then
+  echo "== Linux for microvm (resources/x86/linux; built once per machine, then cached)"
+  if vmlinux=$(resources/x86/linux/build-kernel.sh); then
+    export VMM_X86_VMLINUX="$vmlinux"
+  elif [ -n "${CI:-}" ]; then
+    echo "run-all: building the x86_64 kernel failed" >&2
+    exit 1
+  else
+    echo "run-all: no x86_64 kernel (see above); the KVM Linux boot tests will say they skipped"
+  fi
+fi
 echo "== cargo test"
 cargo test --workspace
