@@ -153,7 +153,7 @@ pub struct RunArgs {
     /// Exit when the guest resets instead of rebooting the board.
     #[arg(long)]
     pub no_reboot: bool,
-    /// Guest RAM size (default: the board's, 1G for g233).
+    /// Guest RAM size (default: the board's, 1G for g233, 256M for microvm).
     #[arg(short = 'm', long, value_name = "SIZE")]
     pub memory: Option<String>,
     /// What backs guest RAM: anon (default), memfd or file (implied by --mem-path).
