@@ -328,7 +328,9 @@ fn kvm_vmm_reset_reboots_and_a_reset_loop_ends_with_3() {
         return;
     }
     for (g, msg) in [("reset", "RESET"), ("triple", "FAULT")] {
-        let e = run(&["--kernel", &guest(g)]);
+        // (--timeout: a host too loaded to boot the guest within the 1 s of a "quick" reset
+        // would otherwise reboot it forever; that fails here with 124 instead of hanging.)
+        let e = run(&["--kernel", &guest(g), "--timeout", "60"]);
         // Every reset rebooted the board (the guest ran again), ten quick ones end the run.
         assert_eq!(e.stdout.matches(msg).count(), 10, "{g}: {e:#?}");
         assert_eq!(e.status, Some(3), "{g}: {e:#?}");
