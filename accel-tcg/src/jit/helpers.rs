@@ -111,3 +111,51 @@ pub unsafe extern "C" fn exec_insn(cpu: *mut Cpu, insn: *const Insn) -> u64 {
         }
     }
 }
+
+/// Slow path of an inline FP instruction that cannot trap (FS on, valid rounding mode, known
+/// when translating): runs the tier-0 FP code on the operand values `a`, `b`, `c` (`f[rs1..3]`,
+/// or `x[rs1]` in `a` for integer sources), accrues fflags, and returns the result: `x[rd]` when
+/// `xdest`, else `f[rd]`.
+///
+/// The operands are the registers' current values, so writing them to their home slots (and the
+/// result to `rd`'s) keeps memory consistent with translated code's variables.
+///
+/// # Safety
+/// As for [`exec_insn`].
+pub unsafe extern "C" fn fp_op(
+    cpu: *mut Cpu,
+    insn: *const Insn,
+    a: u64,
+    b: u64,
+    c: u64,
+    xsrc: u64,
+    xdest: u64,
+) -> u64 {
+    // SAFETY: as for `exec_insn`.
+    let (cpu, insn) = unsafe { (&mut *cpu, &*insn) };
+    let (r1, r2, r3, rd) = (
+        (insn.rs1 & 31) as usize,
+        (insn.rs2 & 31) as usize,
+        (insn.rs3 & 31) as usize,
+        (insn.rd & 31) as usize,
+    );
+    if xsrc != 0 {
+        if r1 != 0 {
+            cpu.x[r1] = a;
+        }
+    } else {
+        cpu.f[r1] = a;
+        cpu.f[r2] = b;
+        cpu.f[r3] = c;
+    }
+    if let Err(e) = cpu.exec_fp(insn) {
+        // Excluded when translating (FS and the rounding mode are part of the region's mode).
+        log::error!("jit: FP slow path trapped unexpectedly: {e:?}");
+    }
+    cpu.x[0] = 0;
+    if xdest != 0 {
+        cpu.x[rd]
+    } else {
+        cpu.f[rd]
+    }
+}

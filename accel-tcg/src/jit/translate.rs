@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::mem::{offset_of, size_of};
 
-use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
     types, AbiParam, Block, Function, InstBuilder, MemFlagsData, SigRef, Signature, Type,
     UserFuncName, Value,
@@ -63,6 +63,11 @@ fn mode_data_idx(mode: u32) -> usize {
     ((mode >> 2) & 3) as usize
 }
 
+/// The frm field of a mode key.
+fn mode_frm(mode: u32) -> u8 {
+    ((mode >> 6) & 7) as u8
+}
+
 /// Whether the FP state is Dirty in a mode key (FP instructions may then run inline).
 fn mode_fs_dirty(mode: u32) -> bool {
     (mode >> 4) & 3 == 3
@@ -72,6 +77,7 @@ const X_OFF: i32 = offset_of!(Cpu, x) as i32;
 const F_OFF: i32 = offset_of!(Cpu, f) as i32;
 const PC_OFF: i32 = offset_of!(Cpu, pc) as i32;
 const INSTRET_OFF: i32 = offset_of!(Cpu, instret) as i32;
+const FFLAGS_OFF: i32 = offset_of!(Cpu, fflags) as i32;
 const JIT_OFF: usize = offset_of!(Cpu, jit);
 const LIMIT_OFF: i32 = (JIT_OFF + offset_of!(JitCpu, limit)) as i32;
 const STATUS_OFF: i32 = (JIT_OFF + offset_of!(JitCpu, status)) as i32;
@@ -225,6 +231,9 @@ struct Emitter<'a, 'd> {
     sig_load: SigRef,
     sig_store: SigRef,
     sig_exec: SigRef,
+    sig_fp: SigRef,
+    /// Whether the host has a fused multiply-add instruction.
+    fma: bool,
 }
 
 impl<'a, 'd> Emitter<'a, 'd> {
@@ -245,6 +254,8 @@ impl<'a, 'd> Emitter<'a, 'd> {
         let sig_load = b.import_signature(mk(&[ptr, types::I64, types::I64], Some(types::I64)));
         let sig_store = b.import_signature(mk(&[ptr, types::I64, types::I64, types::I64], None));
         let sig_exec = b.import_signature(mk(&[ptr, ptr], Some(types::I64)));
+        let i64t = types::I64;
+        let sig_fp = b.import_signature(mk(&[ptr, ptr, i64t, i64t, i64t, i64t, i64t], Some(i64t)));
         let xv = (0..32).map(|_| b.declare_var(types::I64)).collect();
         let fv = (0..32).map(|_| b.declare_var(types::I64)).collect();
         let icnt = b.declare_var(types::I64);
@@ -281,6 +292,8 @@ impl<'a, 'd> Emitter<'a, 'd> {
             sig_load,
             sig_store,
             sig_exec,
+            sig_fp,
+            fma: isa.has_native_fma(),
         };
         // `dummy` only exists to have a Block value for the map type; it is the entry block.
         e.b.append_block_params_for_function_params(dummy);
@@ -928,7 +941,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 }
             }
             _ => {
-                if let Some(flow) = self.emit_fp(gi, i, off) {
+                if let Some(flow) = self.emit_fp(gi, i) {
                     return flow;
                 }
                 return self.emit_generic(gi, i, off);
@@ -939,9 +952,281 @@ impl<'a, 'd> Emitter<'a, 'd> {
         Flow::Next
     }
 
-    /// Inline FP (None: use the generic helper).
-    fn emit_fp(&mut self, _gi: usize, _i: &Insn, _off: i64) -> Option<Flow> {
-        None
+    /// Splits an FP instruction that cannot trap into a host fast path (`fast`, taken when `ok`)
+    /// and a slow path calling [`helpers::fp_op`] with the operand values (no spills) and `rd` gets either result.
+    #[allow(clippy::too_many_arguments)]
+    fn fast_or_fp_helper(
+        &mut self,
+        gi: usize,
+        i: &Insn,
+        ok: Value,
+        fast: Value,
+        xsrc: bool,
+        xdest: bool,
+    ) -> Flow {
+        let tmp = self.b.declare_var(types::I64);
+        let fastb = self.b.create_block();
+        let slow = self.b.create_block();
+        let join = self.b.create_block();
+        self.b.ins().brif(ok, fastb, &[], slow, &[]);
+        self.b.switch_to_block(fastb);
+        self.b.def_var(tmp, fast);
+        self.b.ins().jump(join, &[]);
+        self.b.switch_to_block(slow);
+        let (a, b, c) = if xsrc {
+            let a = self.x(i.rs1);
+            let z = self.iconst(0);
+            (a, z, z)
+        } else {
+            (self.f(i.rs1), self.f(i.rs2), self.f(i.rs3))
+        };
+        let ia = self.iconst((self.d.insns_addr + (gi * size_of::<Insn>()) as u64) as i64);
+        let h = self.iconst(helpers::fp_op as *const () as usize as i64);
+        let xs = self.iconst(xsrc as i64);
+        let xd = self.iconst(xdest as i64);
+        let call = self
+            .b
+            .ins()
+            .call_indirect(self.sig_fp, h, &[self.cpu, ia, a, b, c, xs, xd]);
+        let r = self.b.inst_results(call)[0];
+        self.b.def_var(tmp, r);
+        self.b.ins().jump(join, &[]);
+        self.b.switch_to_block(join);
+        let v = self.b.use_var(tmp);
+        if xdest {
+            self.set_x(i.rd, v);
+        } else {
+            self.set_f(i.rd, v);
+        }
+        self.k += 1;
+        Flow::Next
+    }
+
+    fn to_f64(&mut self, v: Value) -> Value {
+        self.b.ins().bitcast(types::F64, MemFlagsData::new(), v)
+    }
+
+    fn from_f64(&mut self, v: Value) -> Value {
+        self.b.ins().bitcast(types::I64, MemFlagsData::new(), v)
+    }
+
+    /// The single-precision value of a NaN-boxed register (as F32).
+    fn to_f32(&mut self, v: Value) -> Value {
+        let lo = self.b.ins().ireduce(types::I32, v);
+        self.b.ins().bitcast(types::F32, MemFlagsData::new(), lo)
+    }
+
+    /// Whether a register holds a NaN-boxed single.
+    fn boxed(&mut self, v: Value) -> Value {
+        let hi = self.b.ins().ushr_imm_s(v, 32);
+        self.b.ins().icmp_imm_s(IntCC::Equal, hi, 0xffff_ffff)
+    }
+
+    /// Whether fflags.NX is already set (then an inexact host result changes no flag).
+    fn nx_set(&mut self) -> Value {
+        let fl = self
+            .b
+            .ins()
+            .uload8(types::I64, trusted(), self.cpu, FFLAGS_OFF);
+        let nx = self.b.ins().band_imm_s(fl, 1);
+        self.b.ins().icmp_imm_s(IntCC::NotEqual, nx, 0)
+    }
+
+    /// Whether a result (raw bits) is a normal number with exponent field >= 2: not zero,
+    /// subnormal, the smallest normal binade (tininess after rounding), infinite or NaN. With NX
+    /// already set, such a result raises no flag that the host could have missed.
+    fn plain_result(&mut self, bits: Value, double: bool) -> Value {
+        let (shift, mask, lim) = if double {
+            (52, 0x7ff, 0x7fd)
+        } else {
+            (23, 0xff, 0xfd)
+        };
+        let e = self.b.ins().ushr_imm_s(bits, shift);
+        let e = self.b.ins().band_imm_s(e, mask);
+        let e = self.b.ins().iadd_imm_s(e, -2);
+        self.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, e, lim)
+    }
+
+    /// Inline FP where host results provably equal RISC-V's (round-to-nearest-even, no new
+    /// flags); `None`: use the generic helper.
+    fn emit_fp(&mut self, gi: usize, i: &Insn) -> Option<Flow> {
+        use Op::*;
+        if !mode_fs_dirty(self.d.mode) {
+            return None;
+        }
+        let rne = i.rm == 0 || (i.rm == 7 && mode_frm(self.d.mode) == 0);
+        let (rd, r1, r2, r3) = (i.rd, i.rs1, i.rs2, i.rs3);
+        match i.op {
+            FaddD | FsubD | FmulD | FdivD | FsqrtD | FmaddD | FmsubD | FnmsubD | FnmaddD if rne => {
+                let is_fma = matches!(i.op, FmaddD | FmsubD | FnmsubD | FnmaddD);
+                if is_fma && !self.fma {
+                    return None;
+                }
+                let a = self.f(r1);
+                let a = self.to_f64(a);
+                let b = self.f(r2);
+                let b = self.to_f64(b);
+                let r = match i.op {
+                    FaddD => self.b.ins().fadd(a, b),
+                    FsubD => self.b.ins().fsub(a, b),
+                    FmulD => self.b.ins().fmul(a, b),
+                    FdivD => self.b.ins().fdiv(a, b),
+                    FsqrtD => self.b.ins().sqrt(a),
+                    _ => {
+                        let c = self.f(r3);
+                        let c = self.to_f64(c);
+                        let (na, nc) = match i.op {
+                            FmaddD => (false, false),
+                            FmsubD => (false, true),
+                            FnmsubD => (true, false),
+                            _ => (true, true),
+                        };
+                        let a = if na { self.b.ins().fneg(a) } else { a };
+                        let c = if nc { self.b.ins().fneg(c) } else { c };
+                        self.b.ins().fma(a, b, c)
+                    }
+                };
+                let bits = self.from_f64(r);
+                let p = self.plain_result(bits, true);
+                let nx = self.nx_set();
+                let ok = self.b.ins().band(p, nx);
+                Some(self.fast_or_fp_helper(gi, i, ok, bits, false, false))
+            }
+            FaddS | FsubS | FmulS | FdivS | FsqrtS | FmaddS | FmsubS | FnmsubS | FnmaddS if rne => {
+                let is_fma = matches!(i.op, FmaddS | FmsubS | FnmsubS | FnmaddS);
+                if is_fma && !self.fma {
+                    return None;
+                }
+                let (ra, rb, rc) = (self.f(r1), self.f(r2), self.f(r3));
+                let mut ok = self.boxed(ra);
+                if i.op != FsqrtS {
+                    let bb = self.boxed(rb);
+                    ok = self.b.ins().band(ok, bb);
+                }
+                if is_fma {
+                    let bc = self.boxed(rc);
+                    ok = self.b.ins().band(ok, bc);
+                }
+                let a = self.to_f32(ra);
+                let b = self.to_f32(rb);
+                let r = match i.op {
+                    FaddS => self.b.ins().fadd(a, b),
+                    FsubS => self.b.ins().fsub(a, b),
+                    FmulS => self.b.ins().fmul(a, b),
+                    FdivS => self.b.ins().fdiv(a, b),
+                    FsqrtS => self.b.ins().sqrt(a),
+                    _ => {
+                        let c = self.to_f32(rc);
+                        let (na, nc) = match i.op {
+                            FmaddS => (false, false),
+                            FmsubS => (false, true),
+                            FnmsubS => (true, false),
+                            _ => (true, true),
+                        };
+                        let a = if na { self.b.ins().fneg(a) } else { a };
+                        let c = if nc { self.b.ins().fneg(c) } else { c };
+                        self.b.ins().fma(a, b, c)
+                    }
+                };
+                let bits = self.b.ins().bitcast(types::I32, MemFlagsData::new(), r);
+                let bits = self.b.ins().uextend(types::I64, bits);
+                let p = self.plain_result(bits, false);
+                let nx = self.nx_set();
+                let ok = self.b.ins().band(ok, p);
+                let ok = self.b.ins().band(ok, nx);
+                let boxed = self
+                    .b
+                    .ins()
+                    .bor_imm_s(bits, 0xffff_ffff_0000_0000u64 as i64);
+                Some(self.fast_or_fp_helper(gi, i, ok, boxed, false, false))
+            }
+            FsgnjD | FsgnjnD | FsgnjxD => {
+                let a = self.f(r1);
+                let b = self.f(r2);
+                let sign = 1i64 << 63;
+                let v = match i.op {
+                    FsgnjD => {
+                        let m = self.b.ins().band_imm_s(a, !sign);
+                        let s = self.b.ins().band_imm_s(b, sign);
+                        self.b.ins().bor(m, s)
+                    }
+                    FsgnjnD => {
+                        let m = self.b.ins().band_imm_s(a, !sign);
+                        let nb = self.b.ins().bnot(b);
+                        let s = self.b.ins().band_imm_s(nb, sign);
+                        self.b.ins().bor(m, s)
+                    }
+                    _ => {
+                        let s = self.b.ins().band_imm_s(b, sign);
+                        self.b.ins().bxor(a, s)
+                    }
+                };
+                self.set_f(rd, v);
+                self.k += 1;
+                Some(Flow::Next)
+            }
+            FmvXD => {
+                let a = self.f(r1);
+                self.set_x(rd, a);
+                self.k += 1;
+                Some(Flow::Next)
+            }
+            FmvDX => {
+                let a = self.x(r1);
+                self.set_f(rd, a);
+                self.k += 1;
+                Some(Flow::Next)
+            }
+            FmvXW => {
+                let a = self.f(r1);
+                let v = self.sx32(a);
+                self.set_x(rd, v);
+                self.k += 1;
+                Some(Flow::Next)
+            }
+            FmvWX => {
+                let a = self.x(r1);
+                let v = self.zx32(a);
+                let v = self.b.ins().bor_imm_s(v, 0xffff_ffff_0000_0000u64 as i64);
+                self.set_f(rd, v);
+                self.k += 1;
+                Some(Flow::Next)
+            }
+            FeqD | FltD | FleD => {
+                let a = self.f(r1);
+                let a = self.to_f64(a);
+                let b = self.f(r2);
+                let b = self.to_f64(b);
+                let cc = match i.op {
+                    FeqD => FloatCC::Equal,
+                    FltD => FloatCC::LessThan,
+                    _ => FloatCC::LessThanOrEqual,
+                };
+                let c = self.b.ins().fcmp(cc, a, b);
+                let v = self.bool64(c);
+                let ord = self.b.ins().fcmp(FloatCC::Ordered, a, b);
+                Some(self.fast_or_fp_helper(gi, i, ord, v, false, true))
+            }
+            FcvtDW | FcvtDL if rne => {
+                let a = self.x(r1);
+                let r = if i.op == FcvtDW {
+                    let a = self.lo32(a);
+                    self.b.ins().fcvt_from_sint(types::F64, a)
+                } else {
+                    self.b.ins().fcvt_from_sint(types::F64, a)
+                };
+                let bits = self.from_f64(r);
+                if i.op == FcvtDW {
+                    // Exact for every int32.
+                    self.set_f(rd, bits);
+                    self.k += 1;
+                    return Some(Flow::Next);
+                }
+                let ok = self.nx_set();
+                Some(self.fast_or_fp_helper(gi, i, ok, bits, true, false))
+            }
+            _ => None,
+        }
     }
 
     /// Forward data flow: the registers that may be dirty (written since region entry) on entry
