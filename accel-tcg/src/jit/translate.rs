@@ -1002,16 +1002,16 @@ impl<'a, 'd> Emitter<'a, 'd> {
         Flow::Next
     }
 
-    fn to_f64(&mut self, v: Value) -> Value {
+    fn bits_to_f64(&mut self, v: Value) -> Value {
         self.b.ins().bitcast(types::F64, MemFlagsData::new(), v)
     }
 
-    fn from_f64(&mut self, v: Value) -> Value {
+    fn f64_to_bits(&mut self, v: Value) -> Value {
         self.b.ins().bitcast(types::I64, MemFlagsData::new(), v)
     }
 
     /// The single-precision value of a NaN-boxed register (as F32).
-    fn to_f32(&mut self, v: Value) -> Value {
+    fn bits_to_f32(&mut self, v: Value) -> Value {
         let lo = self.b.ins().ireduce(types::I32, v);
         self.b.ins().bitcast(types::F32, MemFlagsData::new(), lo)
     }
@@ -1063,9 +1063,9 @@ impl<'a, 'd> Emitter<'a, 'd> {
                     return None;
                 }
                 let a = self.f(r1);
-                let a = self.to_f64(a);
+                let a = self.bits_to_f64(a);
                 let b = self.f(r2);
-                let b = self.to_f64(b);
+                let b = self.bits_to_f64(b);
                 let r = match i.op {
                     FaddD => self.b.ins().fadd(a, b),
                     FsubD => self.b.ins().fsub(a, b),
@@ -1074,7 +1074,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                     FsqrtD => self.b.ins().sqrt(a),
                     _ => {
                         let c = self.f(r3);
-                        let c = self.to_f64(c);
+                        let c = self.bits_to_f64(c);
                         let (na, nc) = match i.op {
                             FmaddD => (false, false),
                             FmsubD => (false, true),
@@ -1086,7 +1086,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                         self.b.ins().fma(a, b, c)
                     }
                 };
-                let bits = self.from_f64(r);
+                let bits = self.f64_to_bits(r);
                 let p = self.plain_result(bits, true);
                 let nx = self.nx_set();
                 let ok = self.b.ins().band(p, nx);
@@ -1107,8 +1107,8 @@ impl<'a, 'd> Emitter<'a, 'd> {
                     let bc = self.boxed(rc);
                     ok = self.b.ins().band(ok, bc);
                 }
-                let a = self.to_f32(ra);
-                let b = self.to_f32(rb);
+                let a = self.bits_to_f32(ra);
+                let b = self.bits_to_f32(rb);
                 let r = match i.op {
                     FaddS => self.b.ins().fadd(a, b),
                     FsubS => self.b.ins().fsub(a, b),
@@ -1116,7 +1116,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                     FdivS => self.b.ins().fdiv(a, b),
                     FsqrtS => self.b.ins().sqrt(a),
                     _ => {
-                        let c = self.to_f32(rc);
+                        let c = self.bits_to_f32(rc);
                         let (na, nc) = match i.op {
                             FmaddS => (false, false),
                             FmsubS => (false, true),
@@ -1194,9 +1194,9 @@ impl<'a, 'd> Emitter<'a, 'd> {
             }
             FeqD | FltD | FleD => {
                 let a = self.f(r1);
-                let a = self.to_f64(a);
+                let a = self.bits_to_f64(a);
                 let b = self.f(r2);
-                let b = self.to_f64(b);
+                let b = self.bits_to_f64(b);
                 let cc = match i.op {
                     FeqD => FloatCC::Equal,
                     FltD => FloatCC::LessThan,
@@ -1215,7 +1215,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 } else {
                     self.b.ins().fcvt_from_sint(types::F64, a)
                 };
-                let bits = self.from_f64(r);
+                let bits = self.f64_to_bits(r);
                 if i.op == FcvtDW {
                     // Exact for every int32.
                     self.set_f(rd, bits);
