@@ -60,7 +60,7 @@ impl TlbEntry {
 /// One direct-mapped TLB.
 #[repr(C)]
 pub struct Tlb {
-    /// The entries, indexed by `(vaddr >> 12) & (TLB_SIZE - 1)`.
+    /// The entries, indexed by [`tlb_index`].
     pub entries: [TlbEntry; TLB_SIZE],
 }
 
@@ -84,11 +84,17 @@ impl Default for Tlb {
     }
 }
 
-/// The index of `va` in a TLB.
+/// The index of `va` in a TLB: the page number folded with the page number of its 4 MiB window,
+/// so that buffers a large power of two apart (e.g. a copy between two 64 MiB buffers) do not
+/// evict each other's entries on every access. Translated code computes the same function.
 #[inline(always)]
 pub fn tlb_index(va: u64) -> usize {
-    ((va >> 12) as usize) & (TLB_SIZE - 1)
+    let vpn = va >> 12;
+    ((vpn ^ (vpn >> TLB_FOLD_SHIFT)) as usize) & (TLB_SIZE - 1)
 }
+
+/// See [`tlb_index`].
+pub const TLB_FOLD_SHIFT: u32 = 10;
 
 /// Kind of memory access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -26,7 +26,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use crate::cpu::Cpu;
 use crate::decode::{Insn, Op};
 use crate::jit::{helpers, JcEntry, JitCpu, JC_SIZE};
-use crate::mmu::{Tlb, TlbEntry, PAGE_MASK, TLB_SIZE};
+use crate::mmu::{Tlb, TlbEntry, PAGE_MASK, TLB_FOLD_SHIFT, TLB_SIZE};
 
 /// One tier-0 block of a region.
 #[derive(Debug, Clone)]
@@ -1314,7 +1314,9 @@ impl<'a, 'd> Emitter<'a, 'd> {
 
     /// The host address of the TLB entry for `va` in the region's data MMU index.
     fn tlb_entry(&mut self, va: Value) -> Value {
-        let idx = self.b.ins().ushr_imm_s(va, 12);
+        let vpn = self.b.ins().ushr_imm_s(va, 12);
+        let hi = self.b.ins().ushr_imm_s(vpn, TLB_FOLD_SHIFT as i64);
+        let idx = self.b.ins().bxor(vpn, hi);
         let idx = self.b.ins().band_imm_s(idx, (TLB_SIZE - 1) as i64);
         let off = self.b.ins().imul_imm_s(idx, size_of::<TlbEntry>() as i64);
         let base = TLB_OFF + mode_data_idx(self.d.mode) * size_of::<Tlb>();
