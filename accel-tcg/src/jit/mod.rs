@@ -40,7 +40,7 @@ pub const JC_SIZE: usize = 4096;
 /// Maximum blocks in a region.
 const MAX_REGION_BLOCKS: usize = 16;
 /// Maximum instructions in a region.
-const MAX_REGION_INSNS: usize = 256;
+const MAX_REGION_INSNS: usize = 64;
 /// Invalidations after which a region entry stays on tier 0 (self-modifying code).
 const MAX_REWRITES: u32 = 4;
 /// Code arena size.

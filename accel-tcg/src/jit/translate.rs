@@ -232,6 +232,10 @@ struct Emitter<'a, 'd> {
     sig_store: SigRef,
     sig_exec: SigRef,
     sig_fp: SigRef,
+    /// The shared `return 0` block, once needed.
+    ret0: Option<Block>,
+    /// fflags.NX at region entry (an i8 condition).
+    nx: Value,
     /// Whether the host has a fused multiply-add instruction.
     fma: bool,
 }
@@ -293,6 +297,8 @@ impl<'a, 'd> Emitter<'a, 'd> {
             sig_store,
             sig_exec,
             sig_fp,
+            ret0: None,
+            nx: Value::from_u32(0),
             fma: isa.has_native_fma(),
         };
         // `dummy` only exists to have a Block value for the map type; it is the entry block.
@@ -512,6 +518,12 @@ impl<'a, 'd> Emitter<'a, 'd> {
         self.ret(0);
         self.b.switch_to_block(go);
         self.vpc = self.b.ins().load(types::I64, trusted(), self.cpu, PC_OFF);
+        let fl = self
+            .b
+            .ins()
+            .uload8(types::I64, trusted(), self.cpu, FFLAGS_OFF);
+        let nx = self.b.ins().band_imm_s(fl, 1);
+        self.nx = self.b.ins().icmp_imm_s(IntCC::NotEqual, nx, 0);
         self.b.def_var(self.icnt, instret);
         for r in 0..32u8 {
             let v = if r != 0 && self.ux & (1 << r) != 0 {
@@ -564,6 +576,10 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 self.b.ins().jump(e.blk, &[]);
                 self.fill_edge(e);
             }
+        }
+        if let Some(r) = self.ret0 {
+            self.b.switch_to_block(r);
+            self.ret(0);
         }
     }
 
@@ -1023,13 +1039,11 @@ impl<'a, 'd> Emitter<'a, 'd> {
     }
 
     /// Whether fflags.NX is already set (then an inexact host result changes no flag).
+    ///
+    /// Read once at region entry: inside a region NX can only go from clear to set (by a slow
+    /// path), so the entry value is a safe under-approximation.
     fn nx_set(&mut self) -> Value {
-        let fl = self
-            .b
-            .ins()
-            .uload8(types::I64, trusted(), self.cpu, FFLAGS_OFF);
-        let nx = self.b.ins().band_imm_s(fl, 1);
-        self.b.ins().icmp_imm_s(IntCC::NotEqual, nx, 0)
+        self.nx
     }
 
     /// Whether a result (raw bits) is a normal number with exponent field >= 2: not zero,
@@ -1289,11 +1303,9 @@ impl<'a, 'd> Emitter<'a, 'd> {
             .ins()
             .call_indirect(self.sig_exec, h, &[self.cpu, ia]);
         let r = self.b.inst_results(call)[0];
-        let out = self.b.create_block();
+        let out = self.ret0_block();
         let cont = self.b.create_block();
         self.b.ins().brif(r, out, &[], cont, &[]);
-        self.b.switch_to_block(out);
-        self.ret(0);
         self.b.switch_to_block(cont);
         let rd = insn.rd & 31;
         if rd != 0 {
@@ -1335,32 +1347,27 @@ impl<'a, 'd> Emitter<'a, 'd> {
         }
     }
 
-    /// Handles the status after a slow-path helper: continue at `join`, return on a trap, or
-    /// (after `dest` gets `value`) exit after the instruction at `off` for MMIO.
-    fn after_slow(&mut self, join: Block, dest: Option<(Dest, Value)>, off: i64, len: u8) {
+    /// Continues at `join` after a slow-path helper, or returns 0 when it reports a trap or an
+    /// instruction it completed itself (MMIO, code invalidation): the CPU state is then final.
+    fn after_slow(&mut self, join: Block) {
         let st = self
             .b
             .ins()
             .load(types::I64, trusted(), self.cpu, STATUS_OFF);
-        let notok = self.b.create_block();
-        self.b.ins().brif(st, notok, &[], join, &[]);
-        self.b.switch_to_block(notok);
-        let is_trap = self
-            .b
-            .ins()
-            .icmp_imm_s(IntCC::Equal, st, helpers::ST_TRAP as i64);
-        let trap = self.b.create_block();
-        let mmio = self.b.create_block();
-        self.b.ins().brif(is_trap, trap, &[], mmio, &[]);
-        self.b.switch_to_block(trap);
-        self.ret(0);
-        self.b.switch_to_block(mmio);
-        if let Some((d, v)) = dest {
-            self.write_dest(d, v);
+        let out = self.ret0_block();
+        self.b.ins().brif(st, out, &[], join, &[]);
+    }
+
+    /// The region's shared `return 0` block.
+    fn ret0_block(&mut self) -> Block {
+        match self.ret0 {
+            Some(b) => b,
+            None => {
+                let b = self.b.create_block();
+                self.ret0 = Some(b);
+                b
+            }
         }
-        self.k += 1;
-        self.exit_static(off + len as i64, None);
-        self.k -= 1;
     }
 
     /// A load of `size` bytes at `va` into `dest` (inline TLB probe, slow-path helper).
@@ -1399,7 +1406,13 @@ impl<'a, 'd> Emitter<'a, 'd> {
         let pc = self.pc_at(off);
         self.sync_state(pc);
         let h = self.iconst(helpers::load_slow as *const () as usize as i64);
-        let sz = self.iconst(size as i64);
+        let (kind, rd) = match dest {
+            Dest::X(r) => (helpers::DEST_X, r),
+            Dest::F64(r) => (helpers::DEST_F64, r),
+            Dest::F32(r) => (helpers::DEST_F32, r),
+        };
+        let info = helpers::load_info(size, signed, kind, rd, len);
+        let sz = self.iconst(info as i64);
         let call = self
             .b
             .ins()
@@ -1417,7 +1430,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
             raw
         };
         self.b.def_var(tmp, v);
-        self.after_slow(join, Some((dest, v)), off, len);
+        self.after_slow(join);
         self.b.switch_to_block(join);
         let v = self.b.use_var(tmp);
         self.write_dest(dest, v);
@@ -1451,11 +1464,11 @@ impl<'a, 'd> Emitter<'a, 'd> {
         let pc = self.pc_at(off);
         self.sync_state(pc);
         let h = self.iconst(helpers::store_slow as *const () as usize as i64);
-        let sz = self.iconst(size as i64);
+        let sz = self.iconst(size as i64 | (len as i64) << 8);
         self.b
             .ins()
             .call_indirect(self.sig_store, h, &[self.cpu, va, sz, v]);
-        self.after_slow(join, None, off, len);
+        self.after_slow(join);
         self.b.switch_to_block(join);
     }
 }
