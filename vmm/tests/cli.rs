@@ -220,7 +220,11 @@ fn bad_images_are_one_line_errors() {
         &["blob.bin", "--loader takes ELF"],
     );
     let overlap = write(dir.path(), "overlap.elf", &riscv_elf(RAM, &[1; 16], 16));
-    let kernel = write(dir.path(), "kernel.elf", &riscv_elf(RAM, &[0x6f, 0, 0, 0], 4));
+    let kernel = write(
+        dir.path(),
+        "kernel.elf",
+        &riscv_elf(RAM, &[0x6f, 0, 0, 0], 4),
+    );
     assert_one_line_error(
         &["run", "--kernel", s(&kernel), "--loader", s(&overlap)],
         &["overlap.elf", "overlaps the kernel"],
