@@ -43,6 +43,8 @@ const MAX_REGION_BLOCKS: usize = 16;
 const MAX_REGION_INSNS: usize = 64;
 /// Invalidations after which a region entry stays on tier 0 (self-modifying code).
 const MAX_REWRITES: u32 = 4;
+/// Entries in the hotness map before it is reset.
+const MAX_HOT_ENTRIES: usize = 1 << 20;
 /// Code arena size.
 const ARENA_SIZE: usize = 64 << 20;
 /// Default compile threshold (executions of an entry before it is compiled).
@@ -396,6 +398,7 @@ impl JitState {
         self.hot.clear();
         self.clear_links();
         self.mems.clear();
+        self.rewrites.clear();
         self.arena.reset();
         self.generation += 1;
         cpu.jit.stats.cache_flushes += 1;
@@ -446,6 +449,13 @@ impl JitState {
                 return;
             }
         };
+        if let Some(dir) = std::env::var_os("VMM_JIT_DUMP") {
+            // Debugging aid: the machine code of every installed region.
+            let name = format!("{:x}_{:x}.bin", p.key.0, p.key.1);
+            if let Err(e) = std::fs::write(std::path::Path::new(&dir).join(name), &code) {
+                log::warn!("jit: cannot dump code: {e}");
+            }
+        }
         for b in &p.blocks {
             self.by_block.entry(b.pa).or_default().push(p.key);
         }
@@ -540,6 +550,10 @@ impl JitState {
             }
             Some(_) => None,
             None => {
+                if self.hot.len() >= MAX_HOT_ENTRIES {
+                    // Bounded memory: forget the counts (cold code just counts again).
+                    self.hot.clear();
+                }
                 let h = self.hot.entry(key).or_insert(0);
                 *h += 1;
                 if *h < self.threshold {

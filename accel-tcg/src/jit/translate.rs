@@ -440,17 +440,15 @@ impl<'a, 'd> Emitter<'a, 'd> {
         self.ret(0);
     }
 
-    /// Emits `if icnt >= limit || attention { exit } else { jump target }`.
+    /// Emits `if icnt >= limit { exit } else { jump target }` for a back-edge. The limit is
+    /// the next timer poll (at most 4096 instructions away), so a loop also notices the
+    /// attention flag (checked at every region entry) within that many instructions.
     fn check_then_jump(&mut self, target: Block, off: i64) {
         let n = self.b.use_var(self.icnt);
-        let over = self
+        let stop = self
             .b
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, n, self.limit);
-        let aa = self.iconst(self.d.attention_addr as i64);
-        let att = self.b.ins().uload8(types::I64, trusted(), aa, 0);
-        let att = self.b.ins().icmp_imm_s(IntCC::NotEqual, att, 0);
-        let stop = self.b.ins().bor(over, att);
         let out = self.b.create_block();
         self.b.ins().brif(stop, out, &[], target, &[]);
         self.b.switch_to_block(out);
@@ -1315,11 +1313,13 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 .load(types::I64, trusted(), self.cpu, X_OFF + 8 * rd as i32);
             self.set_x(rd, v);
         }
-        let v = self
-            .b
-            .ins()
-            .load(types::I64, trusted(), self.cpu, F_OFF + 8 * rd as i32);
-        self.set_f(rd, v);
+        if class_of(insn.op) == Class::Fp {
+            let v = self
+                .b
+                .ins()
+                .load(types::I64, trusted(), self.cpu, F_OFF + 8 * rd as i32);
+            self.set_f(rd, v);
+        }
         self.k += 1;
         Flow::Next
     }
@@ -1515,10 +1515,9 @@ fn regs_of(i: &Insn) -> RegUse {
             u.wx = b(i.rd);
             u.wf = b(i.rd);
         }
-        _ => {
+        Class::Int => {
             u.rx = b(i.rs1) | b(i.rs2);
             u.wx = b(i.rd);
-            u.wf = b(i.rd);
         }
     }
     u
