@@ -1,6 +1,6 @@
 //! Interrupts reach a guest spinning in translated code: a device raises MEIP from another
-//! thread while the hart runs a compiled tight loop; the loop must leave translated code (the
-//! attention flag is checked on back-edges) and take the interrupt.
+//! thread while the hart runs a compiled tight loop; the loop must leave translated code (at
+//! the next instruction-limit check on its back-edge) and take the interrupt.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
