@@ -84,7 +84,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         console: Box::new(std::io::stdout()),
         console_in: None,
         jit: std::env::var("JIT").map_or(true, |v| v != "off"),
-        jit_threshold: accel_tcg::jit::DEFAULT_THRESHOLD,
+        jit_threshold: std::env::var("JIT_THRESHOLD")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(accel_tcg::jit::DEFAULT_THRESHOLD),
     };
     let (exit, stats) = run(machine, config)?;
     eprintln!(
