@@ -195,6 +195,13 @@ pub struct RunArgs {
     /// without N). Without it, guest time follows the host clock.
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "100")]
     pub icount: Option<u64>,
+    /// TCG: compile hot guest code with Cranelift (`on`, the default) or run everything on the
+    /// tier-0 interpreter (`off`). With -v the JIT's counters are printed at exit.
+    #[arg(long, value_enum, value_name = "on|off", default_value = "on")]
+    pub jit: OnOff,
+    /// TCG: how many times a code region runs on tier 0 before it is compiled.
+    #[arg(long, value_name = "N")]
+    pub jit_threshold: Option<u32>,
     /// microvm: CPUID features to hide from the guest, as removals named like /proc/cpuinfo
     /// flags, e.g. `-xsave,-smap,-popcnt` (removing one also removes what depends on it).
     #[arg(long, value_name = "-FEATURE,...", allow_hyphen_values = true)]
@@ -443,4 +450,14 @@ mod tests {
             assert!(help.contains(flag), "run --help lacks {flag}");
         }
     }
+}
+
+/// A switch given as `on` or `off`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnOff {
+    /// Enabled.
+    #[default]
+    On,
+    /// Disabled.
+    Off,
 }

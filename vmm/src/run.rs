@@ -51,6 +51,10 @@ pub struct Resolved {
     pub dumpdtb: Option<PathBuf>,
     /// `--no-reboot`: a guest reset ends the run.
     pub no_reboot: bool,
+    /// `--jit`: Cranelift tier on.
+    pub jit: bool,
+    /// `--jit-threshold`.
+    pub jit_threshold: u32,
     /// `-v` count.
     pub verbose: u8,
 }
@@ -151,6 +155,19 @@ pub fn resolve(args: &RunArgs, verbose: u8) -> Result<Resolved, VmmError> {
         append: args.append.clone(),
         loaders,
         dumpdtb: args.dumpdtb.clone(),
+        jit: args.jit == cli::OnOff::On,
+        jit_threshold: match args.jit_threshold {
+            Some(0) => {
+                return Err(BadValue(
+                    "--jit-threshold 0: a region must run at least once before it is compiled; \
+                     e.g. --jit-threshold 50"
+                        .into(),
+                )
+                .into())
+            }
+            Some(n) => n,
+            None => accel_tcg::jit::DEFAULT_THRESHOLD,
+        },
         no_reboot: args.no_reboot,
         verbose,
     })
@@ -297,6 +314,9 @@ fn run_machine(
 ) -> Result<GuestExit, VmmError> {
     let opts = accel::RunOptions {
         semihosting: r.semihosting,
+        jit: r.jit,
+        jit_threshold: r.jit_threshold,
+        verbose: r.verbose,
         console: Box::new(serial::StdoutWriter),
         // With a stdio serial console stdin belongs to the UART.
         console_in: if r.serial == SerialSpec::Stdio {

@@ -844,3 +844,24 @@ fn dumpdtb_writes_the_device_tree_and_exits() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(stderr(&o).trim().lines().count(), 1, "{}", stderr(&o));
 }
+
+#[test]
+fn jit_flags_switch_tiers_and_report_counters() {
+    for jit in ["on", "off"] {
+        let o = vmm(&["run", "--accel", "tcg", "--jit", jit, "-v"]);
+        assert_eq!(o.status.code(), Some(0), "--jit {jit}: {}", stderr(&o));
+        assert!(stdout(&o).contains("G233 default guest"), "{}", stdout(&o));
+        assert!(stderr(&o).contains("vmm: tcg: "), "{}", stderr(&o));
+        assert_eq!(
+            stderr(&o).contains("vmm: jit: "),
+            jit == "on",
+            "JIT counters only with the JIT on: {}",
+            stderr(&o)
+        );
+    }
+    let o = vmm(&["run", "--jit-threshold", "1", "--jit", "on"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_one_line_error(&["run", "--jit-threshold", "0"], &["--jit-threshold 0"]);
+    let o = vmm(&["run", "--jit", "maybe"]);
+    assert_eq!(o.status.code(), Some(2), "clap rejects it: {}", stderr(&o));
+}

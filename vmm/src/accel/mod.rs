@@ -64,6 +64,12 @@ pub struct Machine {
 pub struct RunOptions {
     /// RISC-V semihosting on.
     pub semihosting: bool,
+    /// TCG: Cranelift tier on.
+    pub jit: bool,
+    /// TCG: executions before a region is compiled.
+    pub jit_threshold: u32,
+    /// `-v` count (statistics at exit).
+    pub verbose: u8,
     /// Where semihosting console output goes.
     pub console: Box<dyn std::io::Write + Send>,
     /// Where semihosting console input comes from.

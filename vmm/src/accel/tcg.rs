@@ -8,6 +8,7 @@ use crate::error::VmmError;
 
 /// Runs `machine` on the RISC-V emulator until it stops.
 pub fn run(machine: Machine, opts: RunOptions) -> Result<GuestExit, VmmError> {
+    let (opts_verbose, jit) = (opts.verbose, opts.jit);
     let tcg_machine = TcgMachine {
         ram: machine.ram,
         mmio: machine.mmio,
@@ -21,12 +22,36 @@ pub fn run(machine: Machine, opts: RunOptions) -> Result<GuestExit, VmmError> {
         semihosting: opts.semihosting,
         console: opts.console,
         console_in: opts.console_in,
-        jit: true,
-        jit_threshold: accel_tcg::jit::DEFAULT_THRESHOLD,
+        jit: opts.jit,
+        jit_threshold: opts.jit_threshold,
     };
     let (exit, stats) = accel_tcg::run(tcg_machine, config)
         .map_err(|e| VmmError::GuestCrash(format!("TCG: {e}")))?;
     log::debug!("tcg: {stats:?}");
+    if opts_verbose > 0 {
+        let j = &stats.jit;
+        eprintln!(
+            "vmm: tcg: {} instructions in {:.3}s ({:.0} MIPS), {} blocks decoded",
+            stats.instret,
+            stats.host_time.as_secs_f64(),
+            stats.mips(),
+            stats.blocks_translated
+        );
+        if jit {
+            eprintln!(
+                "vmm: jit: {} regions compiled ({} instructions, {} failed) in {:.3}s, {} cache \
+                 flushes, {} invalidations, {} chained vs {} dispatched entries",
+                j.regions_compiled,
+                j.insns_compiled,
+                j.compile_failures,
+                j.compile_time.as_secs_f64(),
+                j.cache_flushes,
+                j.invalidations,
+                j.chained_exits,
+                j.dispatched_entries
+            );
+        }
+    }
     Ok(match exit {
         TcgExit::Semihosting(code) => GuestExit::Semihosting(code),
         TcgExit::Request(ExitRequest::Poweroff(code)) => GuestExit::Poweroff(code),
