@@ -3,11 +3,8 @@
 //!
 //! Protocol: before a call that can trap or read architectural state, translated code has stored
 //! every guest register it changed, `pc` (the instruction's address) and `instret` (the count
-//! before the instruction) into the [`Cpu`]. The memory helpers report in `cpu.jit.status`:
-//! [`ST_OK`] (continue), [`ST_EXIT`] (the access completed and the helper finished the
-//! instruction in memory, because translated code must end after it: MMIO or code invalidation)
-//! or [`ST_TRAP`] (the trap has been taken: `pc` and the CSRs are the handler's). In the last two
-//! cases translated code returns at once without storing anything.
+//! before the instruction) into the [`Cpu`]. (TLB misses are not calls: translated code returns
+//! and the dispatcher runs the instruction with [`exec_insn`].)
 
 use crate::cpu::{cause, Cpu};
 use crate::decode::Insn;
@@ -19,107 +16,11 @@ pub const ST_EXIT: u64 = 1;
 /// The instruction trapped; the CPU state is the trap handler's.
 pub const ST_TRAP: u64 = 2;
 
-/// Load destination: an integer register.
-pub const DEST_X: u8 = 0;
-/// Load destination: an FP register, 64-bit.
-pub const DEST_F64: u8 = 1;
-/// Load destination: an FP register, NaN-boxed 32-bit.
-pub const DEST_F32: u8 = 2;
-
-/// Packs what [`load_slow`] needs to finish a load itself.
-pub const fn load_info(size: u8, signed: bool, dest: u8, rd: u8, len: u8) -> u64 {
-    size as u64
-        | (signed as u64) << 4
-        | (dest as u64) << 5
-        | ((rd & 31) as u64) << 8
-        | (len as u64) << 16
-}
-
-/// Completes an instruction in memory: `pc` and `instret` move past it.
-fn finish(cpu: &mut Cpu, len: u64) {
-    cpu.pc = cpu.pc.wrapping_add(len);
-    cpu.instret += 1;
-}
-
-/// Slow-path load at virtual `va`; `info` from [`load_info`]. Returns the value zero-extended.
-/// When the access must end translated code (MMIO), the helper completes the instruction
-/// itself (destination register, `pc`, `instret`) and reports [`ST_EXIT`].
-///
-/// # Safety
-/// `cpu` must point to the live [`Cpu`] running the translated code, with no other reference to
-/// it in use.
-pub unsafe extern "C" fn load_slow(cpu: *mut Cpu, va: u64, info: u64) -> u64 {
-    // SAFETY: the caller (translated code entered from `JitState::call`) passes the unique CPU.
-    let cpu = unsafe { &mut *cpu };
-    let size = info & 15;
-    match cpu.load(va, size) {
-        Ok(v) => {
-            cpu.jit.status = if cpu.break_block {
-                cpu.break_block = false;
-                let rd = ((info >> 8) & 31) as usize;
-                match ((info >> 5) & 7) as u8 {
-                    DEST_F64 => cpu.f[rd] = v,
-                    DEST_F32 => cpu.f[rd] = crate::fp::box_s(v as u32),
-                    _ => {
-                        let signed = info & 16 != 0;
-                        let sh = 64 - 8 * size as u32;
-                        let x = if signed && sh > 0 {
-                            (((v << sh) as i64) >> sh) as u64
-                        } else {
-                            v
-                        };
-                        if rd != 0 {
-                            cpu.x[rd] = x;
-                        }
-                    }
-                }
-                finish(cpu, (info >> 16) & 7);
-                ST_EXIT
-            } else {
-                ST_OK
-            };
-            v
-        }
-        Err(e) => {
-            cpu.raise(e);
-            cpu.break_block = false;
-            cpu.jit.status = ST_TRAP;
-            0
-        }
-    }
-}
-
-/// Slow-path store of the low `size` bytes of `v` at virtual `va` (`info` = size | len << 8);
-/// completes the instruction itself when reporting [`ST_EXIT`].
-///
-/// # Safety
-/// As for [`load_slow`].
-pub unsafe extern "C" fn store_slow(cpu: *mut Cpu, va: u64, info: u64, v: u64) {
-    // SAFETY: as for `load_slow`.
-    let cpu = unsafe { &mut *cpu };
-    let size = info & 15;
-    match cpu.store(va, size, v) {
-        Ok(()) => {
-            cpu.jit.status = if cpu.break_block {
-                cpu.break_block = false;
-                finish(cpu, (info >> 8) & 7);
-                ST_EXIT
-            } else {
-                ST_OK
-            };
-        }
-        Err(e) => {
-            cpu.raise(e);
-            cpu.break_block = false;
-            cpu.jit.status = ST_TRAP;
-        }
-    }
-}
-
-/// Executes one instruction exactly as tier 0 does (register write, `instret`, `pc`, traps).
-/// Returns [`ST_OK`] when translated code may continue with the next instruction (after
-/// reloading the destination register), anything else when it must return to the dispatcher
-/// (the CPU state in memory is then complete).
+/// Executes one instruction exactly as tier 0 does (register write, `instret`, `pc`, traps),
+/// for the dispatcher after translated code handed it over. Returns [`ST_OK`] when execution
+/// simply continues at the next instruction, [`ST_EXIT`] when the run loop must look at the
+/// state first (interrupts may be unmasked, mode or translation changed...), [`ST_TRAP`] after a
+/// trap.
 ///
 /// # Safety
 /// `cpu` as for [`load_slow`]; `insn` must point to a live [`Insn`].

@@ -8,6 +8,12 @@
 //!   entries; at the threshold it forms the region and compiles it, on the compile thread
 //!   ([`worker`]) or synchronously. Finished code is installed into the [`arena::CodeArena`]
 //!   between two dispatches, so swapping tiers never races with running code.
+//! - Memory accesses probe the softmmu TLB inline. A miss (page walk, MMIO, fault) and any
+//!   instruction without an inline form (CSRs, system instructions, AMOs, rare FP) end
+//!   translated code with the state stored for that instruction; the dispatcher runs it on tier
+//!   0 ([`helpers::exec_insn`]) and carries on, so the exact guest pc and instret of faults and
+//!   MMIO come for free, and region code has no calls on its hot paths (only the FP slow path
+//!   calls [`helpers::fp_op`]).
 //! - Exits chain: a static exit tail-calls the code stored in its slot (filled by the dispatcher
 //!   the first time the exit returns), an indirect jump looks the target up in the jump cache.
 //! - Invalidation: the tier-0 hooks queue removed blocks, TLB flushes and `fence.i` in
@@ -92,17 +98,18 @@ pub struct JitStats {
     pub dispatched_entries: u64,
     /// Exit slots linked by the dispatcher.
     pub links: u64,
+    /// Instructions translated code handed to tier 0 (TLB misses, system instructions, CSRs,
+    /// AMOs, FP without an inline form).
+    pub tier0_steps: u64,
 }
 
 /// The JIT's part of the CPU state (`#[repr(C)]`: translated code reads `limit` and writes
-/// `status` and `chained` at fixed offsets).
+/// `chained` at fixed offsets).
 #[repr(C)]
 #[derive(Default)]
 pub struct JitCpu {
     /// Translated code returns when `instret` reaches this (timer poll or budget).
     pub(crate) limit: u64,
-    /// Status of the last slow-path helper (see [`helpers`]).
-    pub(crate) status: u64,
     /// Chained exits taken by translated code.
     pub(crate) chained: u64,
     /// Whether the tier is on.
@@ -580,7 +587,6 @@ impl JitState {
             return false;
         };
         cpu.jit.limit = cpu.next_poll.min(target);
-        cpu.jit.status = 0;
         let start = cpu.instret;
         // SAFETY: `tramp` is the trampoline compiled for the host ABI; `code` is installed
         // region code for this CPU's mode, whose embedded addresses (slots, instructions, jump
@@ -592,6 +598,20 @@ impl JitState {
         };
         cpu.jit.stats.dispatched_entries += 1;
         let _ = start;
+        if ret & translate::MISS_TAG != 0 {
+            // A TLB miss or an instruction without an inline form: run it on tier 0 (a TLB
+            // fill, MMIO, a trap, a CSR...), then carry on in the run loop.
+            let insn = (ret & !translate::MISS_TAG) as *const Insn;
+            // SAFETY: translated code returns only addresses of instructions in its own
+            // `RegionMem` (alive until the next arena flush, which cannot have happened during
+            // the call), with the CPU state stored for that instruction.
+            unsafe { helpers::exec_insn(cpu as *mut Cpu, insn) };
+            cpu.jit.stats.tier0_steps += 1;
+            if cpu.jit.needs_dispatch() {
+                self.process_invalidations(cpu);
+            }
+            return true;
+        }
         if cpu.jit.needs_dispatch() {
             self.process_invalidations(cpu);
             return true;

@@ -58,6 +58,11 @@ pub struct RegionDesc {
     pub attention_addr: u64,
 }
 
+/// Bit 0 of a region's return value: the rest is the address of an instruction whose memory
+/// access missed the TLB; the dispatcher executes it on tier 0, then resumes. (Exit slots are
+/// 8-byte aligned, so their addresses never have it.)
+pub const MISS_TAG: u64 = 1;
+
 /// Data index of a mode key.
 fn mode_data_idx(mode: u32) -> usize {
     ((mode >> 2) & 3) as usize
@@ -80,7 +85,6 @@ const INSTRET_OFF: i32 = offset_of!(Cpu, instret) as i32;
 const FFLAGS_OFF: i32 = offset_of!(Cpu, fflags) as i32;
 const JIT_OFF: usize = offset_of!(Cpu, jit);
 const LIMIT_OFF: i32 = (JIT_OFF + offset_of!(JitCpu, limit)) as i32;
-const STATUS_OFF: i32 = (JIT_OFF + offset_of!(JitCpu, status)) as i32;
 const CHAINED_OFF: i32 = (JIT_OFF + offset_of!(JitCpu, chained)) as i32;
 const TLB_OFF: usize = offset_of!(Cpu, tlb);
 const TLBE_READ: i32 = offset_of!(TlbEntry, read) as i32;
@@ -228,12 +232,7 @@ struct Emitter<'a, 'd> {
     /// Instructions of the current guest block not yet added to `icnt`.
     k: i64,
     sig_region: SigRef,
-    sig_load: SigRef,
-    sig_store: SigRef,
-    sig_exec: SigRef,
     sig_fp: SigRef,
-    /// The shared `return 0` block, once needed.
-    ret0: Option<Block>,
     /// fflags.NX at region entry (an i8 condition).
     nx: Value,
     /// Whether the host has a fused multiply-add instruction.
@@ -255,9 +254,6 @@ impl<'a, 'd> Emitter<'a, 'd> {
             }
             s
         };
-        let sig_load = b.import_signature(mk(&[ptr, types::I64, types::I64], Some(types::I64)));
-        let sig_store = b.import_signature(mk(&[ptr, types::I64, types::I64, types::I64], None));
-        let sig_exec = b.import_signature(mk(&[ptr, ptr], Some(types::I64)));
         let i64t = types::I64;
         let sig_fp = b.import_signature(mk(&[ptr, ptr, i64t, i64t, i64t, i64t, i64t], Some(i64t)));
         let xv = (0..32).map(|_| b.declare_var(types::I64)).collect();
@@ -293,11 +289,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
             by_off: HashMap::new(),
             k: 0,
             sig_region,
-            sig_load,
-            sig_store,
-            sig_exec,
             sig_fp,
-            ret0: None,
             nx: Value::from_u32(0),
             fma: isa.has_native_fma(),
         };
@@ -575,10 +567,6 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 self.fill_edge(e);
             }
         }
-        if let Some(r) = self.ret0 {
-            self.b.switch_to_block(r);
-            self.ret(0);
-        }
     }
 
     fn sx32(&mut self, v: Value) -> Value {
@@ -735,7 +723,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 };
                 let a = self.x(r1);
                 let va = self.b.ins().iadd_imm_s(a, imm);
-                self.load_into(va, size, signed, off, len, Dest::X(i.rd));
+                self.load_into(va, size, signed, gi, off, Dest::X(i.rd));
                 self.k += 1;
                 return Flow::Next;
             }
@@ -743,9 +731,9 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 let a = self.x(r1);
                 let va = self.b.ins().iadd_imm_s(a, imm);
                 if i.op == Flw {
-                    self.load_into(va, 4, false, off, len, Dest::F32(i.rd));
+                    self.load_into(va, 4, false, gi, off, Dest::F32(i.rd));
                 } else {
-                    self.load_into(va, 8, false, off, len, Dest::F64(i.rd));
+                    self.load_into(va, 8, false, gi, off, Dest::F64(i.rd));
                 }
                 self.k += 1;
                 return Flow::Next;
@@ -767,7 +755,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 } else {
                     self.x(r2)
                 };
-                self.store(va, v, size, off, len);
+                self.store(va, v, size, gi, off);
                 self.k += 1;
                 return Flow::Next;
             }
@@ -1290,38 +1278,12 @@ impl<'a, 'd> Emitter<'a, 'd> {
         self.dirty_in = din;
     }
 
-    /// Calls the tier-0 executor for `insn` (global index `gi`) at offset `off`.
-    fn emit_generic(&mut self, gi: usize, insn: &Insn, off: i64) -> Flow {
-        let pc = self.pc_at(off);
-        self.sync_state(pc);
-        let ia = self.iconst((self.d.insns_addr + (gi * size_of::<Insn>()) as u64) as i64);
-        let h = self.iconst(helpers::exec_insn as *const () as usize as i64);
-        let call = self
-            .b
-            .ins()
-            .call_indirect(self.sig_exec, h, &[self.cpu, ia]);
-        let r = self.b.inst_results(call)[0];
-        let out = self.ret0_block();
-        let cont = self.b.create_block();
-        self.b.ins().brif(r, out, &[], cont, &[]);
-        self.b.switch_to_block(cont);
-        let rd = insn.rd & 31;
-        if rd != 0 {
-            let v = self
-                .b
-                .ins()
-                .load(types::I64, trusted(), self.cpu, X_OFF + 8 * rd as i32);
-            self.set_x(rd, v);
-        }
-        if class_of(insn.op) == Class::Fp {
-            let v = self
-                .b
-                .ins()
-                .load(types::I64, trusted(), self.cpu, F_OFF + 8 * rd as i32);
-            self.set_f(rd, v);
-        }
-        self.k += 1;
-        Flow::Next
+    /// Hands `insn` (global index `gi`) at offset `off` to tier 0: translated code ends before
+    /// it and the dispatcher executes it (system instructions, CSRs, AMOs, rare FP). Leaving
+    /// instead of calling keeps the host's caller-saved registers usable across the region.
+    fn emit_generic(&mut self, gi: usize, _insn: &Insn, off: i64) -> Flow {
+        self.miss_exit(gi, off);
+        Flow::Done
     }
 
     /// The host address of the TLB entry for `va` in the region's data MMU index.
@@ -1347,32 +1309,19 @@ impl<'a, 'd> Emitter<'a, 'd> {
         }
     }
 
-    /// Continues at `join` after a slow-path helper, or returns 0 when it reports a trap or an
-    /// instruction it completed itself (MMIO, code invalidation): the CPU state is then final.
-    fn after_slow(&mut self, join: Block) {
-        let st = self
-            .b
-            .ins()
-            .load(types::I64, trusted(), self.cpu, STATUS_OFF);
-        let out = self.ret0_block();
-        self.b.ins().brif(st, out, &[], join, &[]);
-    }
-
-    /// The region's shared `return 0` block.
-    fn ret0_block(&mut self) -> Block {
-        match self.ret0 {
-            Some(b) => b,
-            None => {
-                let b = self.b.create_block();
-                self.ret0 = Some(b);
-                b
-            }
-        }
+    /// Ends translated code before the instruction at `off` (global index `gi`): stores the
+    /// state and returns the instruction's address tagged with bit 0, asking the dispatcher to
+    /// execute it on tier 0 (see [`MISS_TAG`]).
+    fn miss_exit(&mut self, gi: usize, off: i64) {
+        let pc = self.pc_at(off);
+        self.sync_state(pc);
+        let ia = (self.d.insns_addr + (gi * size_of::<Insn>()) as u64) | MISS_TAG;
+        self.ret(ia as i64);
     }
 
     /// A load of `size` bytes at `va` into `dest` (inline TLB probe, slow-path helper).
     #[allow(clippy::too_many_arguments)]
-    fn load_into(&mut self, va: Value, size: u8, signed: bool, off: i64, len: u8, dest: Dest) {
+    fn load_into(&mut self, va: Value, size: u8, signed: bool, gi: usize, off: i64, dest: Dest) {
         let e = self.tlb_entry(va);
         let tag = self.b.ins().load(types::I64, trusted(), e, TLBE_READ);
         let cmp = self
@@ -1401,43 +1350,17 @@ impl<'a, 'd> Emitter<'a, 'd> {
         };
         self.b.def_var(tmp, v);
         self.b.ins().jump(join, &[]);
-        // Slow path.
+        // Miss: leave translated code; the dispatcher runs this one instruction on tier 0
+        // (page walk, MMIO, fault) and resumes. No call here keeps host registers free.
         self.b.switch_to_block(slow);
-        let pc = self.pc_at(off);
-        self.sync_state(pc);
-        let h = self.iconst(helpers::load_slow as *const () as usize as i64);
-        let (kind, rd) = match dest {
-            Dest::X(r) => (helpers::DEST_X, r),
-            Dest::F64(r) => (helpers::DEST_F64, r),
-            Dest::F32(r) => (helpers::DEST_F32, r),
-        };
-        let info = helpers::load_info(size, signed, kind, rd, len);
-        let sz = self.iconst(info as i64);
-        let call = self
-            .b
-            .ins()
-            .call_indirect(self.sig_load, h, &[self.cpu, va, sz]);
-        let raw = self.b.inst_results(call)[0];
-        let v = if signed && size < 8 {
-            let t = match size {
-                1 => types::I8,
-                2 => types::I16,
-                _ => types::I32,
-            };
-            let n = self.b.ins().ireduce(t, raw);
-            self.b.ins().sextend(types::I64, n)
-        } else {
-            raw
-        };
-        self.b.def_var(tmp, v);
-        self.after_slow(join);
+        self.miss_exit(gi, off);
         self.b.switch_to_block(join);
         let v = self.b.use_var(tmp);
         self.write_dest(dest, v);
     }
 
     /// A store of the low `size` bytes of `v` at `va`.
-    fn store(&mut self, va: Value, v: Value, size: u8, off: i64, len: u8) {
+    fn store(&mut self, va: Value, v: Value, size: u8, gi: usize, off: i64) {
         let e = self.tlb_entry(va);
         let tag = self.b.ins().load(types::I64, trusted(), e, TLBE_WRITE);
         let cmp = self
@@ -1461,14 +1384,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
         };
         self.b.ins().jump(join, &[]);
         self.b.switch_to_block(slow);
-        let pc = self.pc_at(off);
-        self.sync_state(pc);
-        let h = self.iconst(helpers::store_slow as *const () as usize as i64);
-        let sz = self.iconst(size as i64 | (len as i64) << 8);
-        self.b
-            .ins()
-            .call_indirect(self.sig_store, h, &[self.cpu, va, sz, v]);
-        self.after_slow(join);
+        self.miss_exit(gi, off);
         self.b.switch_to_block(join);
     }
 }
