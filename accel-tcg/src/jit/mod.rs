@@ -112,6 +112,9 @@ pub struct JitCpu {
     pub(crate) limit: u64,
     /// Chained exits taken by translated code.
     pub(crate) chained: u64,
+    /// The jump cache's epoch in bits 32-63: an entry is valid only if its mode word equals
+    /// `mode | jc_epoch`, so invalidating the cache is an increment.
+    pub(crate) jc_epoch: u64,
     /// Whether the tier is on.
     pub(crate) enabled: bool,
     /// A TLB flush happened: virtual-address links and the jump cache are stale.
@@ -341,14 +344,17 @@ impl JitState {
         ((vpc >> 1) as usize) & (JC_SIZE - 1)
     }
 
-    fn clear_links(&mut self) {
+    fn clear_links(&mut self, jit: &mut JitCpu) {
         for &s in &self.links {
             // SAFETY: every recorded slot points into a `RegionMem` in `self.mems` or a pending
             // region, both alive until the arena flush that also clears `links`.
             unsafe { *s = 0 };
         }
         self.links.clear();
-        self.jc.fill(JC_EMPTY);
+        jit.jc_epoch = jit.jc_epoch.wrapping_add(1 << 32);
+        if jit.jc_epoch == 0 {
+            self.jc.fill(JC_EMPTY);
+        }
     }
 
     /// Applies queued invalidations.
@@ -366,7 +372,7 @@ impl JitState {
             self.regions.retain(|_, e| matches!(e, Entry::Pending(_)));
             self.by_block.clear();
             self.hot.clear();
-            self.clear_links();
+            self.clear_links(&mut cpu.jit);
             // Pending compilations may have read the old code: forget them.
             self.generation += 1;
             return;
@@ -394,7 +400,7 @@ impl JitState {
         }
         if cpu.jit.flush_links {
             cpu.jit.flush_links = false;
-            self.clear_links();
+            self.clear_links(&mut cpu.jit);
         }
     }
 
@@ -403,7 +409,7 @@ impl JitState {
         self.regions.clear();
         self.by_block.clear();
         self.hot.clear();
-        self.clear_links();
+        self.clear_links(&mut cpu.jit);
         self.mems.clear();
         self.rewrites.clear();
         self.arena.reset();
@@ -539,7 +545,8 @@ impl JitState {
     fn lookup(&mut self, cpu: &mut Cpu, mode: u32) -> Option<*const u8> {
         let pc = cpu.pc;
         let e = &self.jc[Self::jc_slot(pc)];
-        if e.vpc == pc && e.mode == mode as u64 {
+        let tag = mode as u64 | cpu.jit.jc_epoch;
+        if e.vpc == pc && e.mode == tag {
             return Some(e.code as *const u8);
         }
         let pa = cpu.translate(pc, Access::Exec, 2).ok()?;
@@ -549,7 +556,7 @@ impl JitState {
                 let c = *c;
                 self.jc[Self::jc_slot(pc)] = JcEntry {
                     vpc: pc,
-                    mode: mode as u64,
+                    mode: tag,
                     code: c as u64,
                     _pad: 0,
                 };
@@ -633,7 +640,7 @@ impl JitState {
         }
         let pc = cpu.pc;
         let e = &self.jc[Self::jc_slot(pc)];
-        let code = if e.vpc == pc && e.mode == mode as u64 {
+        let code = if e.vpc == pc && e.mode == mode as u64 | cpu.jit.jc_epoch {
             e.code
         } else {
             let Ok(pa) = cpu.translate(pc, Access::Exec, 2) else {

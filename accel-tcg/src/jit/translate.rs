@@ -85,6 +85,7 @@ const INSTRET_OFF: i32 = offset_of!(Cpu, instret) as i32;
 const FFLAGS_OFF: i32 = offset_of!(Cpu, fflags) as i32;
 const JIT_OFF: usize = offset_of!(Cpu, jit);
 const LIMIT_OFF: i32 = (JIT_OFF + offset_of!(JitCpu, limit)) as i32;
+const JC_EPOCH_OFF: i32 = (JIT_OFF + offset_of!(JitCpu, jc_epoch)) as i32;
 const CHAINED_OFF: i32 = (JIT_OFF + offset_of!(JitCpu, chained)) as i32;
 const TLB_OFF: usize = offset_of!(Cpu, tlb);
 const TLBE_READ: i32 = offset_of!(TlbEntry, read) as i32;
@@ -414,10 +415,13 @@ impl<'a, 'd> Emitter<'a, 'd> {
         let vpc = self.b.ins().load(types::I64, trusted(), e, 0);
         let mode = self.b.ins().load(types::I64, trusted(), e, 8);
         let c1 = self.b.ins().icmp(IntCC::Equal, vpc, target);
-        let c2 = self
+        // Entries carry the jump cache's epoch (bumped instead of clearing the cache).
+        let epoch = self
             .b
             .ins()
-            .icmp_imm_s(IntCC::Equal, mode, self.d.mode as i64);
+            .load(types::I64, trusted(), self.cpu, JC_EPOCH_OFF);
+        let want = self.b.ins().bor_imm_s(epoch, self.d.mode as i64);
+        let c2 = self.b.ins().icmp(IntCC::Equal, mode, want);
         let c = self.b.ins().band(c1, c2);
         let chain = self.b.create_block();
         let back = self.b.create_block();
