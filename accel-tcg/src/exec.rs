@@ -156,7 +156,11 @@ impl Cpu {
             Sraw => w!(((x1 as i32) >> (x2 & 31)) as i64 as u64),
             Fence => {}
             FenceI => {
-                self.invalidate_all_code();
+                // Every store into a page holding translated code already dropped the blocks
+                // (and JIT regions) it overlapped, at the store (`phys_write`), and blocks that
+                // straddle pages are never cached: no stale code can exist here. Ending the block
+                // makes the next instruction come from a fresh fetch. Flushing everything instead
+                // would throw away all translated code on each of Linux's frequent `fence.i`s.
                 self.break_block = true;
             }
             Ecall => {
