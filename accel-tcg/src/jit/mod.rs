@@ -53,8 +53,11 @@ const MAX_REWRITES: u32 = 4;
 const MAX_HOT_ENTRIES: usize = 1 << 20;
 /// Code arena size.
 const ARENA_SIZE: usize = 64 << 20;
-/// Default compile threshold (executions of an entry before it is compiled).
-pub const DEFAULT_THRESHOLD: u32 = 50;
+/// Default compile threshold (executions of an entry before it is compiled). Cranelift takes
+/// about a millisecond per region here, so compiling code that runs a few hundred times costs
+/// more than interpreting it: at 50, a Linux boot spent 2 s compiling 1700 regions; at 2000 it
+/// compiles ~400 and boots 40 % faster, while hot benchmark loops are unaffected.
+pub const DEFAULT_THRESHOLD: u32 = 2000;
 
 /// How the JIT tier runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
