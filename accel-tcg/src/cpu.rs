@@ -3,7 +3,6 @@
 //! `Cpu` is `#[repr(C)]` with the hot state first (registers, pc, privilege, the softmmu TLB) so
 //! translated code can address it at fixed offsets (`std::mem::offset_of!`).
 
-use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -160,9 +159,9 @@ pub struct Cpu {
     pub(crate) custom: Option<Box<dyn CustomInsnHook>>,
 
     // --- block cache ---
-    pub(crate) blocks: HashMap<u64, Rc<Block>>,
+    pub(crate) blocks: crate::jit::FxMap<u64, Rc<Block>>,
     /// Physical page → physical start addresses of the blocks that hold code from it.
-    pub(crate) code_pages: HashMap<u64, Vec<u64>>,
+    pub(crate) code_pages: crate::jit::FxMap<u64, Vec<u64>>,
     pub(crate) jump_cache: JumpCache,
     /// Blocks translated since reset.
     pub blocks_translated: u64,
@@ -264,8 +263,8 @@ impl Cpu {
             hart,
             clock,
             custom,
-            blocks: HashMap::new(),
-            code_pages: HashMap::new(),
+            blocks: Default::default(),
+            code_pages: Default::default(),
             jump_cache: JumpCache::new(),
             blocks_translated: 0,
             semihosting: false,

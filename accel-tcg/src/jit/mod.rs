@@ -223,7 +223,9 @@ impl std::hash::Hasher for FxHasher {
     }
 }
 
-type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+/// A hash map keyed by guest addresses, with a fast non-cryptographic hash (the keys are not
+/// attacker-chosen in a way that matters: a guest can only slow itself down).
+pub(crate) type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
 
 /// Memory a region's code refers to by address; lives until the next arena flush.
 struct RegionMem {
