@@ -266,9 +266,14 @@ pub fn run(args: &RunArgs, verbose: u8, stop: Arc<StopState>) -> Result<i32, Vmm
             let code = exit_code(exit, stop.reason(), r.verbose);
             return Ok(if code == 0 { 1 } else { code });
         }
-        if exit == GuestExit::Reset && !r.no_reboot && stop.reason().is_none() {
-            note(verbose, "guest reset: rebooting the board");
-            continue;
+        if exit == GuestExit::Reset && !r.no_reboot {
+            if stop.reason().is_none() {
+                note(verbose, "guest reset: rebooting the board");
+                continue;
+            }
+            // The host stopped us (timeout, signal) while the guest was resetting: report
+            // the host's reason, not the reset.
+            return Ok(exit_code(GuestExit::HostStop, stop.reason(), r.verbose));
         }
         return Ok(exit_code(exit, stop.reason(), r.verbose));
     }
