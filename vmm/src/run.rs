@@ -266,14 +266,9 @@ pub fn run(args: &RunArgs, verbose: u8, stop: Arc<StopState>) -> Result<i32, Vmm
             let code = exit_code(exit, stop.reason(), r.verbose);
             return Ok(if code == 0 { 1 } else { code });
         }
-        if exit == GuestExit::Reset && !r.no_reboot {
-            if stop.reason().is_none() {
-                note(verbose, "guest reset: rebooting the board");
-                continue;
-            }
-            // The host stopped us (timeout, signal) while the guest was resetting: report
-            // the host's reason, not the reset.
-            return Ok(exit_code(GuestExit::HostStop, stop.reason(), r.verbose));
+        if exit == GuestExit::Reset && !r.no_reboot && stop.reason().is_none() {
+            note(verbose, "guest reset: rebooting the board");
+            continue;
         }
         return Ok(exit_code(exit, stop.reason(), r.verbose));
     }
@@ -360,6 +355,9 @@ pub fn exit_code(exit: GuestExit, reason: Option<StopReason>, verbose: u8) -> i3
             note(verbose, &format!("guest powered off with status {code}"));
             process_status(code)
         }
+        // The host stopped us (timeout, signal) while the guest was resetting: the host's
+        // reason is the status.
+        GuestExit::Reset if reason.is_some() => exit_code(GuestExit::HostStop, reason, verbose),
         GuestExit::Reset => {
             note(verbose, "guest reset with --no-reboot: exiting");
             0
@@ -493,6 +491,12 @@ mod tests {
         assert_eq!(
             exit_code(GuestExit::HostStop, Some(StopReason::UserQuit), 0),
             0
+        );
+        // A reset racing a host stop reports the host's reason.
+        assert_eq!(exit_code(GuestExit::Reset, None, 0), 0);
+        assert_eq!(
+            exit_code(GuestExit::Reset, Some(StopReason::Signal(15)), 0),
+            143
         );
     }
 }
