@@ -84,6 +84,11 @@ impl Kicker {
 
     /// Kicks every registered vCPU thread out of `KVM_RUN`.
     pub fn kick_all(&self) {
+        // Without the handler the signal's default action would terminate the process.
+        if let Err(e) = install_handler() {
+            log::warn!("cannot kick vCPUs: {e}");
+            return;
+        }
         let threads = lock(&self.threads);
         for &(_, tid) in threads.iter() {
             // SAFETY: the thread is registered, and it unregisters (under this lock) before it
