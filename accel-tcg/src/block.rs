@@ -1,6 +1,7 @@
 //! Tier 0: pre-decoded blocks cached by physical address, a jump cache by virtual pc in front of
 //! the block map, and the run loop (interrupt polling, `wfi` sleep, exits).
 
+use std::cell::Cell;
 use std::rc::Rc;
 
 use devices::clock::ClockMode;
@@ -28,6 +29,9 @@ pub struct Block {
     pub end_pa: u64,
     /// The instructions.
     pub insns: Box<[Insn]>,
+    /// Tier-0 executions counted before the JIT dispatcher is consulted for this block (see
+    /// [`Cpu::run_for`]): cold blocks skip the dispatcher entirely.
+    pub hot: Cell<u32>,
 }
 
 #[derive(Clone)]
@@ -172,6 +176,7 @@ impl Cpu {
             pa,
             end_pa: page.wrapping_add(off),
             insns: insns.into_boxed_slice(),
+            hot: Cell::new(0),
         });
         self.blocks_translated += 1;
         if cacheable && self.blocks.len() >= MAX_CACHED_BLOCKS {
@@ -287,6 +292,27 @@ impl Cpu {
         }
     }
 
+    /// Decides whether the JIT dispatcher must see the tier-0 block `b` about to run: `None`
+    /// while the block is cold (its first `threshold - 1` executions, counted in the block, with
+    /// no invalidation queued), else `Some(seed)`, where `seed` is the executions already counted
+    /// (non-zero once, when the block first turns hot) to start the dispatcher's own count.
+    /// A region is only ever entered at a block that was hot, so skipping cold blocks never
+    /// skips compiled code.
+    #[inline(always)]
+    fn jit_gate(&self, b: &Block) -> Option<u32> {
+        let gate = self.jit.threshold().saturating_sub(1);
+        let n = b.hot.get();
+        if n < gate {
+            b.hot.set(n + 1);
+            return self.jit.needs_dispatch().then_some(0);
+        }
+        if n == gate {
+            b.hot.set(n.saturating_add(1));
+            return Some(gate);
+        }
+        Some(0)
+    }
+
     /// Runs until about `budget` more instructions have retired (checked at block boundaries),
     /// or an exit.
     pub fn run_for(&mut self, budget: u64) -> RunExit {
@@ -306,14 +332,30 @@ impl Cpu {
             if self.instret >= target {
                 return RunExit::Budget;
             }
-            if self.jit.enabled && crate::jit::dispatch(self, target) {
+            // Compiled code known for this pc (or invalidations to apply first): straight to
+            // the dispatcher, without a tier-0 lookup.
+            let tried = self.jit.enabled && (self.jit.needs_dispatch() || crate::jit::jc_hit(self));
+            if tried && crate::jit::dispatch(self, target, 0) {
                 if let Some(code) = self.semi_exit {
                     return RunExit::Semihosting(code);
                 }
                 continue;
             }
             match self.lookup_block() {
-                Ok(b) => self.exec_block(&b),
+                Ok(b) => {
+                    if self.jit.enabled {
+                        // (Not twice for one block: a miss above already counted it.)
+                        if let Some(seed) = self.jit_gate(&b).filter(|_| !tried) {
+                            if crate::jit::dispatch(self, target, seed) {
+                                if let Some(code) = self.semi_exit {
+                                    return RunExit::Semihosting(code);
+                                }
+                                continue;
+                            }
+                        }
+                    }
+                    self.exec_block(&b)
+                }
                 Err(e) => {
                     self.raise(e);
                     self.break_block = false;
@@ -340,6 +382,7 @@ impl Cpu {
                     pa: 0,
                     end_pa: 0,
                     insns: Box::new([insn]),
+                    hot: Cell::new(0),
                 };
                 self.exec_block(&b);
             }

@@ -142,6 +142,12 @@ impl JitCpu {
         self.flush_links || self.flush_all || !self.removed_blocks.is_empty()
     }
 
+    /// The configured compile threshold.
+    #[inline]
+    pub(crate) fn threshold(&self) -> u32 {
+        self.config.0.map_or(DEFAULT_THRESHOLD, |c| c.threshold)
+    }
+
     /// Hook: tier 0 removed the block at physical `pa`.
     #[inline]
     pub(crate) fn block_removed(&mut self, pa: u64) {
@@ -547,7 +553,9 @@ impl JitState {
     }
 
     /// Finds compiled code for the current pc and mode, counting hotness otherwise.
-    fn lookup(&mut self, cpu: &mut Cpu, mode: u32) -> Option<*const u8> {
+    /// `seed` is the count to start from for an entry not counted yet (executions tier 0
+    /// counted before consulting the dispatcher).
+    fn lookup(&mut self, cpu: &mut Cpu, mode: u32, seed: u32) -> Option<*const u8> {
         let pc = cpu.pc;
         let e = &self.jc[Self::jc_slot(pc)];
         let tag = mode as u64 | cpu.jit.jc_epoch;
@@ -573,7 +581,7 @@ impl JitState {
                     // Bounded memory: forget the counts (cold code just counts again).
                     self.hot.clear();
                 }
-                let h = self.hot.entry(key).or_insert(0);
+                let h = self.hot.entry(key).or_insert(seed);
                 *h += 1;
                 if *h < self.threshold {
                     return None;
@@ -589,13 +597,13 @@ impl JitState {
     }
 
     /// Runs compiled code if there is some for the current state. Returns whether it did.
-    fn dispatch(&mut self, cpu: &mut Cpu, target: u64) -> bool {
+    fn dispatch(&mut self, cpu: &mut Cpu, target: u64, seed: u32) -> bool {
         if cpu.jit.needs_dispatch() {
             self.process_invalidations(cpu);
         }
         self.poll_worker(cpu);
         let mode = mode_key(cpu);
-        let Some(code) = self.lookup(cpu, mode) else {
+        let Some(code) = self.lookup(cpu, mode, seed) else {
             return false;
         };
         cpu.jit.limit = cpu.next_poll.min(target);
@@ -725,10 +733,24 @@ fn form_region(cpu: &mut Cpu, pc: u64, pa: u64) -> Option<Vec<Rc<Block>>> {
     (!out.is_empty()).then_some(out)
 }
 
+/// Whether the jump cache holds compiled code for the current pc and mode (a cheap probe the
+/// run loop makes before looking up the tier-0 block, so code that keeps re-entering compiled
+/// regions, e.g. after each TLB miss, goes straight to [`dispatch`]).
+#[inline]
+pub(crate) fn jc_hit(cpu: &Cpu) -> bool {
+    let Some(st) = cpu.jit.state.as_ref() else {
+        return false;
+    };
+    let pc = cpu.pc;
+    let e = &st.jc[JitState::jc_slot(pc)];
+    e.vpc == pc && e.mode == mode_key(cpu) as u64 | cpu.jit.jc_epoch
+}
+
 /// Dispatcher entry from the tier-0 run loop: runs compiled code for the current pc if there is
 /// some (compiling hot entries on the way). Returns whether code ran; if not, tier 0 runs the
-/// next block.
-pub(crate) fn dispatch(cpu: &mut Cpu, target: u64) -> bool {
+/// next block. `seed` starts the hotness count of an entry not counted yet (see
+/// [`JitState::lookup`]).
+pub(crate) fn dispatch(cpu: &mut Cpu, target: u64, seed: u32) -> bool {
     let mut st = match cpu.jit.state.take() {
         Some(s) => s,
         None => {
@@ -743,7 +765,7 @@ pub(crate) fn dispatch(cpu: &mut Cpu, target: u64) -> bool {
             }
         }
     };
-    let r = st.dispatch(cpu, target);
+    let r = st.dispatch(cpu, target, seed);
     cpu.jit.state = Some(st);
     r
 }
