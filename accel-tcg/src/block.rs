@@ -395,3 +395,91 @@ impl Cpu {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::Block;
+    use crate::jit::JitConfig;
+    use crate::testutil::{asm, machine, RAM_BASE};
+
+    fn block() -> Block {
+        Block {
+            pa: RAM_BASE,
+            end_pa: RAM_BASE + 4,
+            insns: Box::new([]),
+            hot: Cell::new(0),
+        }
+    }
+
+    #[test]
+    fn gate_skips_cold_blocks_then_seeds_the_dispatcher_once() {
+        let (mut cpu, _hart) = machine(&[]);
+        cpu.set_jit(JitConfig {
+            enabled: true,
+            threshold: 4,
+            background: false,
+        });
+        let b = block();
+        // Executions 1-3 stay on tier 0 without the dispatcher.
+        for _ in 0..3 {
+            assert_eq!(cpu.jit_gate(&b), None);
+        }
+        // The 4th reaches the dispatcher with the 3 executions counted so far, once.
+        assert_eq!(cpu.jit_gate(&b), Some(3));
+        assert_eq!(cpu.jit_gate(&b), Some(0));
+        assert_eq!(cpu.jit_gate(&b), Some(0));
+    }
+
+    #[test]
+    fn gate_lets_queued_invalidations_through_for_cold_blocks() {
+        let (mut cpu, _hart) = machine(&[]);
+        cpu.set_jit(JitConfig {
+            enabled: true,
+            threshold: 100,
+            background: false,
+        });
+        let b = block();
+        assert_eq!(cpu.jit_gate(&b), None);
+        cpu.jit.block_removed(RAM_BASE + 0x100);
+        assert_eq!(cpu.jit_gate(&b), Some(0));
+        assert_eq!(b.hot.get(), 2);
+    }
+
+    #[test]
+    fn threshold_one_always_dispatches() {
+        let (mut cpu, _hart) = machine(&[]);
+        cpu.set_jit(JitConfig {
+            enabled: true,
+            threshold: 1,
+            background: false,
+        });
+        let b = block();
+        assert_eq!(cpu.jit_gate(&b), Some(0));
+        assert_eq!(cpu.jit_gate(&b), Some(0));
+    }
+
+    #[test]
+    fn hot_loop_still_compiles_at_the_threshold() {
+        // a0 = 0; a1 = 1000; loop: a0 += 1; blt a0, a1, loop; then spin on `j .`.
+        let prog = [
+            asm::i(0, 0, 0, asm::A0, 0x13),
+            asm::i(1000, 0, 0, asm::A1, 0x13),
+            asm::i(1, asm::A0, 0, asm::A0, 0x13),
+            asm::b(-4, asm::A1, asm::A0, 4),
+            asm::jal(0, 0),
+        ];
+        let (mut cpu, _hart) = machine(&prog);
+        cpu.set_jit(JitConfig {
+            enabled: true,
+            threshold: 50,
+            background: false,
+        });
+        cpu.run_for(20_000);
+        assert_eq!(cpu.x[asm::A0 as usize], 1000);
+        let s = cpu.jit_stats();
+        assert!(s.regions_compiled >= 1, "{s:?}");
+        assert!(s.dispatched_entries >= 1, "{s:?}");
+    }
+}
