@@ -1,6 +1,5 @@
 //! The x86_64 `microvm` board under KVM, end to end through the `vmm` binary: the test guests
-//! of `resources/x86/guests` (built here with the host gcc by `build.sh`) plus
-//! `kvm_serial_irq.S` (beside this file), each run as `vmm run --board microvm --kernel ...`
+//! of `resources/x86/guests` (built here with the host gcc by `build.sh`), each run as `vmm run --board microvm --kernel ...`
 //! and judged by its serial output, the files it leaves and vmm's exit status and stderr.
 //!
 //! Skipped, with the reason printed, where `/dev/kvm` cannot be opened or the host is not
@@ -36,8 +35,7 @@ fn kvm_usable() -> bool {
     }
 }
 
-/// Builds the x86 guests once (`resources/x86/guests/build.sh` and `kvm_serial_irq.S`) and
-/// returns their directory.
+/// Builds the x86 guests once (`resources/x86/guests/build.sh`) and returns their directory.
 fn guests() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -50,17 +48,6 @@ fn guests() -> &'static Path {
             .status()
             .expect("sh runs");
         assert!(st.success(), "resources/x86/guests/build.sh failed");
-        let st = Command::new("gcc")
-            .args(["-nostdlib", "-static", "-no-pie", "-Wl,--build-id=none"])
-            .arg("-Wl,--no-warn-rwx-segments")
-            .arg(format!("-Wl,-T,{}", src.join("link.ld").display()))
-            .arg(format!("-I{}", src.display()))
-            .arg("-o")
-            .arg(out.join("serial_irq.elf"))
-            .arg(workspace_root().join("tests/tests/kvm_serial_irq.S"))
-            .status()
-            .expect("host gcc runs");
-        assert!(st.success(), "building kvm_serial_irq.S failed");
         out
     })
 }

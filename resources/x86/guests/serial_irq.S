@@ -1,4 +1,4 @@
-/* Used by tests/tests/kvm_vmm.rs (built with -I resources/x86/guests for lib.inc).
+/* Used by tests/tests/kvm_vmm.rs (the irqfd wake-up through the vmm binary).
  * Enables COM1's received-data interrupt (IER bit 0, MCR OUT2), unmasks IRQ 4 at the 8259 PIC
  * (vectors 0x20-0x2f), prints WAITING and halts with interrupts enabled. Host input on the vmm's
  * stdin reaches the UART, whose interrupt is an irqfd on GSI 4: it wakes the halted vCPU. The
