@@ -104,6 +104,9 @@ pub struct JitStats {
     /// Instructions translated code handed to tier 0 (TLB misses, system instructions, CSRs,
     /// AMOs, FP without an inline form).
     pub tier0_steps: u64,
+    /// Guest instructions retired while in translated code (including the tier-0 steps it
+    /// handed over).
+    pub jit_insns: u64,
 }
 
 /// The JIT's part of the CPU state (`#[repr(C)]`: translated code reads `limit` and writes
@@ -617,7 +620,7 @@ impl JitState {
             f(cpu as *mut Cpu, code)
         };
         cpu.jit.stats.dispatched_entries += 1;
-        let _ = start;
+        cpu.jit.stats.jit_insns += cpu.instret.wrapping_sub(start);
         if ret & translate::MISS_TAG != 0 {
             // A TLB miss or an instruction without an inline form: run it on tier 0 (a TLB
             // fill, MMIO, a trap, a CSR...), then carry on in the run loop.

@@ -40,7 +40,8 @@ pub fn run(machine: Machine, opts: RunOptions) -> Result<GuestExit, VmmError> {
         if jit {
             eprintln!(
                 "vmm: jit: {} regions compiled ({} instructions, {} failed) in {:.3}s, {} cache \
-                 flushes, {} invalidations, {} chained vs {} dispatched entries",
+                 flushes, {} invalidations, {} chained vs {} dispatched entries, {} instructions \
+                 ({:.1}%) run translated",
                 j.regions_compiled,
                 j.insns_compiled,
                 j.compile_failures,
@@ -48,7 +49,9 @@ pub fn run(machine: Machine, opts: RunOptions) -> Result<GuestExit, VmmError> {
                 j.cache_flushes,
                 j.invalidations,
                 j.chained_exits,
-                j.dispatched_entries
+                j.dispatched_entries,
+                j.jit_insns,
+                100.0 * j.jit_insns as f64 / stats.instret.max(1) as f64
             );
         }
     }
