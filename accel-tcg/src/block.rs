@@ -482,4 +482,30 @@ mod tests {
         assert!(s.regions_compiled >= 1, "{s:?}");
         assert!(s.dispatched_entries >= 1, "{s:?}");
     }
+
+    #[test]
+    fn hot_quick_code_is_recompiled_optimised_and_keeps_running() {
+        // a0 counts to 200000 in a one-block loop; then spin on `j .`.
+        let prog = [
+            asm::i(0, 0, 0, asm::A0, 0x13),
+            asm::lui(asm::A1, 49), // a1 = 200704
+            asm::i(1, asm::A0, 0, asm::A0, 0x13),
+            asm::b(-4, asm::A1, asm::A0, 4),
+            asm::jal(0, 0),
+        ];
+        let (mut cpu, _hart) = machine(&prog);
+        cpu.set_jit(JitConfig {
+            enabled: true,
+            threshold: 10,
+            background: false,
+        });
+        cpu.set_jit_promote_after(3);
+        for _ in 0..100 {
+            cpu.run_for(20_000);
+        }
+        assert_eq!(cpu.x[asm::A0 as usize], 49 << 12);
+        let s = cpu.jit_stats();
+        assert!(s.upgrades >= 1, "{s:?}");
+        assert!(s.jit_insns > 500_000, "{s:?}");
+    }
 }

@@ -5,6 +5,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::translate::{RegionDesc, Translator};
+use super::{HostIsas, OptLevel};
 
 /// A finished compilation.
 pub(crate) struct Done {
@@ -15,30 +16,23 @@ pub(crate) struct Done {
 
 /// Handle to the compile thread (joined on drop).
 pub(crate) struct Worker {
-    tx: Option<Sender<(u64, RegionDesc)>>,
+    tx: Option<Sender<(u64, OptLevel, RegionDesc)>>,
     rx: Receiver<Done>,
     handle: Option<JoinHandle<()>>,
 }
 
 impl Worker {
-    /// Starts the thread.
-    pub fn spawn() -> std::io::Result<Worker> {
-        let (tx, req_rx) = channel::<(u64, RegionDesc)>();
+    /// Starts the thread, which compiles for `isas`.
+    pub fn spawn(isas: HostIsas) -> std::io::Result<Worker> {
+        let (tx, req_rx) = channel::<(u64, OptLevel, RegionDesc)>();
         let (done_tx, rx) = channel::<Done>();
         let handle = std::thread::Builder::new()
             .name("jit-compile".into())
             .spawn(move || {
-                let isa = match super::host_isa() {
-                    Ok(i) => i,
-                    Err(e) => {
-                        log::warn!("jit compile thread: {e}");
-                        return;
-                    }
-                };
                 let mut t = Translator::new();
-                while let Ok((id, desc)) = req_rx.recv() {
+                while let Ok((id, level, desc)) = req_rx.recv() {
                     let t0 = Instant::now();
-                    let code = t.compile(&*isa, &desc);
+                    let code = t.compile(isas.get(level), &desc);
                     let done = Done {
                         id,
                         code,
@@ -56,11 +50,11 @@ impl Worker {
         })
     }
 
-    /// Queues a compilation; false if the thread is gone.
-    pub fn submit(&self, id: u64, desc: RegionDesc) -> bool {
+    /// Queues a compilation at `level`; false if the thread is gone.
+    pub fn submit(&self, id: u64, level: OptLevel, desc: RegionDesc) -> bool {
         self.tx
             .as_ref()
-            .is_some_and(|tx| tx.send((id, desc)).is_ok())
+            .is_some_and(|tx| tx.send((id, level, desc)).is_ok())
     }
 
     /// A finished compilation, if any (non-blocking).

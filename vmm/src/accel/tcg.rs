@@ -39,12 +39,14 @@ pub fn run(machine: Machine, opts: RunOptions) -> Result<GuestExit, VmmError> {
         );
         if jit {
             eprintln!(
-                "vmm: jit: {} regions compiled ({} instructions, {} failed) in {:.3}s, {} cache \
+                "vmm: jit: {} regions compiled ({} instructions, {} failed, {} recompiled optimised) \
+                 in {:.3}s, {} cache \
                  flushes, {} invalidations, {} chained vs {} dispatched entries, {} instructions \
                  ({:.1}%) run translated",
                 j.regions_compiled,
                 j.insns_compiled,
                 j.compile_failures,
+                j.upgrades,
                 j.compile_time.as_secs_f64(),
                 j.cache_flushes,
                 j.invalidations,
