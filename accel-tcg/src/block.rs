@@ -1,14 +1,14 @@
 //! Tier 0: pre-decoded blocks cached by physical address, a jump cache by virtual pc in front of
 //! the block map, and the run loop (interrupt polling, `wfi` sleep, exits).
 
-use std::cell::Cell;
-use std::rc::Rc;
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
 
 use devices::clock::ClockMode;
 use devices::irq::ExitRequest;
 
 use crate::cpu::{cause, Cpu, Exc};
-use crate::decode::{decode_with_hook, Insn};
+use crate::decode::{decode_with_hook, Insn, Op};
 use crate::mmu::{Access, PAGE_MASK};
 
 /// Maximum number of instructions in a block.
@@ -32,6 +32,40 @@ pub struct Block {
     /// Tier-0 executions counted before the JIT dispatcher is consulted for this block (see
     /// [`Cpu::run_for`]): cold blocks skip the dispatcher entirely.
     pub hot: Cell<u32>,
+    /// Whether the run loop may chain to the next block without a lookup when this one
+    /// completes (it ends in a branch, a jump or plain fall-through: nothing that can change
+    /// privilege or address translation).
+    chain: bool,
+    /// Successors found by earlier executions (slot 1: fall-through, slot 0: anything else).
+    links: RefCell<[Link; 2]>,
+}
+
+/// A successor of a block in the same physical page, valid while no block has been removed
+/// since it was made (`epoch`, see `Cpu::block_epoch`).
+#[derive(Debug, Default)]
+struct Link {
+    pa: u64,
+    epoch: u64,
+    to: Weak<Block>,
+}
+
+impl Block {
+    /// A block of `insns` at physical `pa` ending just before `end_pa`.
+    pub fn new(pa: u64, end_pa: u64, insns: Box<[Insn]>) -> Block {
+        use Op::*;
+        let chain = insns.last().is_some_and(|l| {
+            matches!(l.op, Beq | Bne | Blt | Bge | Bltu | Bgeu | Jal | Jalr)
+                || !(l.ends_block() || l.op == Custom)
+        });
+        Block {
+            pa,
+            end_pa,
+            insns,
+            hot: Cell::new(0),
+            chain,
+            links: RefCell::default(),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -172,12 +206,11 @@ impl Cpu {
         };
         self.custom = hook;
         let cacheable = result?;
-        let block = Rc::new(Block {
+        let block = Rc::new(Block::new(
             pa,
-            end_pa: page.wrapping_add(off),
-            insns: insns.into_boxed_slice(),
-            hot: Cell::new(0),
-        });
+            page.wrapping_add(off),
+            insns.into_boxed_slice(),
+        ));
         self.blocks_translated += 1;
         if cacheable && self.blocks.len() >= MAX_CACHED_BLOCKS {
             self.invalidate_all_code();
@@ -195,8 +228,9 @@ impl Cpu {
     }
 
     /// Executes one block; stops early at a trap or when an instruction asks to end the block.
+    /// Returns whether every instruction ran (no trap, no early end).
     #[inline(always)]
-    fn exec_block(&mut self, b: &Block) {
+    fn exec_block(&mut self, b: &Block) -> bool {
         for insn in b.insns.iter() {
             match self.exec(insn) {
                 Ok(()) => {
@@ -204,7 +238,7 @@ impl Cpu {
                     self.instret += 1;
                     if self.break_block {
                         self.break_block = false;
-                        return;
+                        return false;
                     }
                 }
                 Err(mut e) => {
@@ -214,10 +248,41 @@ impl Cpu {
                     }
                     self.raise(e);
                     self.break_block = false;
-                    return;
+                    return false;
                 }
             }
         }
+        true
+    }
+
+    /// The block at `pc`, which is in the same virtual page as the block `prev` that just
+    /// completed normally (so in the same physical page, with the same privilege and
+    /// translation): through `prev`'s links, else the block map, else a new translation.
+    fn chained_block(&mut self, prev: &Block, pc: u64) -> Result<Rc<Block>, Exc> {
+        let pa = (prev.pa & PAGE_MASK) | (pc & !PAGE_MASK);
+        let slot = usize::from(pa == prev.end_pa);
+        {
+            let links = prev.links.borrow();
+            let l = &links[slot];
+            if l.pa == pa && l.epoch == self.block_epoch {
+                if let Some(b) = l.to.upgrade() {
+                    return Ok(b);
+                }
+            }
+        }
+        let b = match self.blocks.get(&pa) {
+            Some(b) => b.clone(),
+            None => match self.translate_block(pc, pa)? {
+                (b, true) => b,
+                (b, false) => return Ok(b),
+            },
+        };
+        prev.links.borrow_mut()[slot] = Link {
+            pa,
+            epoch: self.block_epoch,
+            to: Rc::downgrade(&b),
+        };
+        Ok(b)
     }
 
     /// Polls the timer, the attention flag and pending interrupts. Returns an exit request.
@@ -315,15 +380,23 @@ impl Cpu {
 
     /// Runs until about `budget` more instructions have retired (checked at block boundaries),
     /// or an exit.
+    ///
+    /// Tier-0 blocks chain: when a block completes normally and the next pc is in the same
+    /// virtual page, the next block comes from the previous one's links (no translation, no
+    /// jump-cache or map lookup). Anything in between (a poll, an interrupt, compiled code)
+    /// breaks the chain.
     pub fn run_for(&mut self, budget: u64) -> RunExit {
         let target = self.instret.saturating_add(budget);
+        let mut prev: Option<(Rc<Block>, u64)> = None;
         loop {
             if self.check_irq || self.hart.needs_attention() || self.instret >= self.next_poll {
+                prev = None;
                 if let Some(r) = self.poll() {
                     return RunExit::Request(r);
                 }
             }
             if self.wfi {
+                prev = None;
                 if let Some(r) = self.wait_for_interrupt() {
                     return RunExit::Request(r);
                 }
@@ -332,20 +405,15 @@ impl Cpu {
             if self.instret >= target {
                 return RunExit::Budget;
             }
-            // Compiled code known for this pc (or invalidations to apply first): straight to
-            // the dispatcher, without a tier-0 lookup.
-            let tried = self.jit.enabled && (self.jit.needs_dispatch() || crate::jit::jc_hit(self));
-            if tried && crate::jit::dispatch(self, target, 0) {
-                if let Some(code) = self.semi_exit {
-                    return RunExit::Semihosting(code);
-                }
-                continue;
-            }
-            match self.lookup_block() {
+            let pc = self.pc;
+            let next = match prev.take() {
+                Some((p, ppc)) if (ppc ^ pc) & PAGE_MASK == 0 => self.chained_block(&p, pc),
+                _ => self.lookup_block(),
+            };
+            match next {
                 Ok(b) => {
                     if self.jit.enabled {
-                        // (Not twice for one block: a miss above already counted it.)
-                        if let Some(seed) = self.jit_gate(&b).filter(|_| !tried) {
+                        if let Some(seed) = self.jit_gate(&b) {
                             if crate::jit::dispatch(self, target, seed) {
                                 if let Some(code) = self.semi_exit {
                                     return RunExit::Semihosting(code);
@@ -354,7 +422,9 @@ impl Cpu {
                             }
                         }
                     }
-                    self.exec_block(&b)
+                    if self.exec_block(&b) && b.chain {
+                        prev = Some((b, pc));
+                    }
                 }
                 Err(e) => {
                     self.raise(e);
@@ -378,12 +448,7 @@ impl Cpu {
                 let hook = self.custom.take();
                 let insn = decode_with_hook(w, hook.as_deref());
                 self.custom = hook;
-                let b = Block {
-                    pa: 0,
-                    end_pa: 0,
-                    insns: Box::new([insn]),
-                    hot: Cell::new(0),
-                };
+                let b = Block::new(0, 0, Box::new([insn]));
                 self.exec_block(&b);
             }
             Err(e) => self.raise(e),
@@ -398,19 +463,12 @@ impl Cpu {
 
 #[cfg(test)]
 mod tests {
-    use std::cell::Cell;
-
     use super::Block;
     use crate::jit::JitConfig;
     use crate::testutil::{asm, machine, RAM_BASE};
 
     fn block() -> Block {
-        Block {
-            pa: RAM_BASE,
-            end_pa: RAM_BASE + 4,
-            insns: Box::new([]),
-            hot: Cell::new(0),
-        }
+        Block::new(RAM_BASE, RAM_BASE + 4, Box::new([]))
     }
 
     #[test]

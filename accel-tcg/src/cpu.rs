@@ -163,6 +163,8 @@ pub struct Cpu {
     /// Physical page → physical start addresses of the blocks that hold code from it.
     pub(crate) code_pages: crate::jit::FxMap<u64, Vec<u64>>,
     pub(crate) jump_cache: JumpCache,
+    /// Bumped whenever a block leaves the block map: tier-0 links made before are stale.
+    pub(crate) block_epoch: u64,
     /// Blocks translated since reset.
     pub blocks_translated: u64,
 
@@ -266,6 +268,7 @@ impl Cpu {
             blocks: Default::default(),
             code_pages: Default::default(),
             jump_cache: JumpCache::new(),
+            block_epoch: 0,
             blocks_translated: 0,
             semihosting: false,
             console: Box::new(std::io::sink()),

@@ -211,6 +211,7 @@ impl Cpu {
         }
         if removed {
             self.jump_cache.clear();
+            self.block_epoch += 1;
             self.break_block = true;
         }
     }
@@ -236,6 +237,7 @@ impl Cpu {
     pub(crate) fn invalidate_all_code(&mut self) {
         self.jit.code_flushed();
         self.blocks.clear();
+        self.block_epoch += 1;
         self.code_pages.clear();
         self.jump_cache.clear();
         // Pages lose their code status: let the TLB refill fast write tags.

@@ -56,6 +56,10 @@ pub struct RegionDesc {
     pub jc_addr: u64,
     /// Address of the hart's attention flag (a byte).
     pub attention_addr: u64,
+    /// Keep guest registers in the CPU structure (every read a load, every write a store)
+    /// instead of Cranelift variables: far less work for the compiler (no SSA values live
+    /// across the region, nothing to store at exits), slower code. For the quick tier.
+    pub regs_in_memory: bool,
 }
 
 /// Bit 0 of a region's return value: the rest is the address of an instruction whose memory
@@ -308,25 +312,46 @@ impl<'a, 'd> Emitter<'a, 'd> {
     fn x(&mut self, r: u8) -> Value {
         if r & 31 == 0 {
             self.iconst(0)
+        } else if self.d.regs_in_memory {
+            self.b
+                .ins()
+                .load(types::I64, trusted(), self.cpu, X_OFF + 8 * (r & 31) as i32)
         } else {
             self.b.use_var(self.xv[(r & 31) as usize])
         }
     }
 
     fn set_x(&mut self, r: u8, v: Value) {
-        if r & 31 != 0 {
+        if r & 31 == 0 {
+        } else if self.d.regs_in_memory {
+            self.b
+                .ins()
+                .store(trusted(), v, self.cpu, X_OFF + 8 * (r & 31) as i32);
+        } else {
             self.wx |= 1 << (r & 31);
             self.b.def_var(self.xv[(r & 31) as usize], v);
         }
     }
 
     fn f(&mut self, r: u8) -> Value {
-        self.b.use_var(self.fv[(r & 31) as usize])
+        if self.d.regs_in_memory {
+            self.b
+                .ins()
+                .load(types::I64, trusted(), self.cpu, F_OFF + 8 * (r & 31) as i32)
+        } else {
+            self.b.use_var(self.fv[(r & 31) as usize])
+        }
     }
 
     fn set_f(&mut self, r: u8, v: Value) {
-        self.wf |= 1 << (r & 31);
-        self.b.def_var(self.fv[(r & 31) as usize], v);
+        if self.d.regs_in_memory {
+            self.b
+                .ins()
+                .store(trusted(), v, self.cpu, F_OFF + 8 * (r & 31) as i32);
+        } else {
+            self.wf |= 1 << (r & 31);
+            self.b.def_var(self.fv[(r & 31) as usize], v);
+        }
     }
 
     fn pc_at(&mut self, off: i64) -> Value {
@@ -520,6 +545,9 @@ impl<'a, 'd> Emitter<'a, 'd> {
         self.nx = self.b.ins().icmp_imm_s(IntCC::NotEqual, nx, 0);
         self.b.def_var(self.icnt, instret);
         for r in 0..32u8 {
+            if self.d.regs_in_memory {
+                break;
+            }
             let v = if r != 0 && self.ux & (1 << r) != 0 {
                 self.b
                     .ins()
@@ -552,7 +580,11 @@ impl<'a, 'd> Emitter<'a, 'd> {
             }
             self.b.switch_to_block(cb);
             self.k = 0;
-            (self.wx, self.wf) = self.dirty_in[bi];
+            (self.wx, self.wf) = if self.d.regs_in_memory {
+                (0, 0)
+            } else {
+                self.dirty_in[bi]
+            };
             let mut off = blk.off;
             let mut flow = Flow::Next;
             for (j, insn) in blk.insns.iter().enumerate() {
