@@ -109,11 +109,18 @@ struct Gen<'a> {
     rng: &'a mut Rng,
     code: Vec<u32>,
     sv39: bool,
+    /// Outer loops around the chunks (counter x29, then not written by generated code).
+    nested: bool,
 }
 
 impl Gen<'_> {
     fn rd(&mut self) -> u32 {
-        self.rng.pick(&WREGS)
+        loop {
+            let r = self.rng.pick(&WREGS);
+            if !(self.nested && r == 29) {
+                return r;
+            }
+        }
     }
     fn rs(&mut self) -> u32 {
         self.rng.below(32) as u32
@@ -372,6 +379,24 @@ impl Gen<'_> {
         let _ = head;
         let _ = self.sv39;
     }
+
+    /// An outer loop (counter x29) around a few chunks, each of which may hold an inner loop
+    /// (counter x30): regions with nested loops, where translated code moves registers the
+    /// inner loop leaves alone to memory and back at its boundaries.
+    fn outer_loop(&mut self) {
+        let count = 1 + self.rng.below(6) as i32;
+        self.code.push(i(count, 0, 0, 29, 0x13)); // li x29, count
+        let start = self.code.len();
+        for _ in 0..1 + self.rng.below(3) {
+            for _ in 0..self.rng.below(4) {
+                self.simple();
+            }
+            self.chunk(0);
+        }
+        self.code.push(i(-1, 29, 0, 29, 0x13)); // addi x29, x29, -1
+        let back = -(4 * (self.code.len() - start) as i32);
+        self.code.push(b(back, 0, 29, 1)); // bne x29, x0, start
+    }
 }
 
 /// The state compared between tiers.
@@ -541,16 +566,21 @@ fn run(p: &Program, jit: Option<u32>) -> State {
     }
 }
 
-fn gen_program(seed: u64, sv39: bool) -> Program {
+fn gen_program(seed: u64, sv39: bool, nested: bool) -> Program {
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let mut g = Gen {
         rng: &mut rng,
         code: Vec::new(),
         sv39,
+        nested,
     };
     let chunks = 3 + g.rng.below(12);
     for _ in 0..chunks {
-        g.chunk(0);
+        if nested && g.rng.below(2) == 0 {
+            g.outer_loop();
+        } else {
+            g.chunk(0);
+        }
     }
     let body = g.code;
     let mut x = [0u64; 32];
@@ -610,7 +640,7 @@ fn gen_program(seed: u64, sv39: bool) -> Program {
     }
 }
 
-fn check(seeds: std::ops::Range<u64>, sv39: bool) {
+fn check(seeds: std::ops::Range<u64>, sv39: bool, nested: bool) {
     let mut compared = 0;
     let n: u64 = std::env::var("JIT_DIFF_SEEDS")
         .ok()
@@ -624,7 +654,7 @@ fn check(seeds: std::ops::Range<u64>, sv39: bool) {
         if std::env::var("JIT_DIFF_VERBOSE").is_ok() {
             eprintln!("seed {seed}");
         }
-        let p = gen_program(seed, sv39);
+        let p = gen_program(seed, sv39, nested);
         if std::env::var("JIT_DIFF_DUMP").is_ok() {
             for (k, w) in p.body.iter().enumerate() {
                 eprintln!("{:x}: {w:08x}", BODY + 4 * k as u64);
@@ -656,10 +686,20 @@ fn check(seeds: std::ops::Range<u64>, sv39: bool) {
 
 #[test]
 fn machine_mode_programs_match() {
-    check(0..120, false);
+    check(0..120, false, false);
 }
 
 #[test]
 fn sv39_programs_match() {
-    check(1000..1120, true);
+    check(1000..1120, true, false);
+}
+
+#[test]
+fn nested_loop_programs_match() {
+    check(2000..2120, false, true);
+}
+
+#[test]
+fn sv39_nested_loop_programs_match() {
+    check(3000..3080, true, true);
 }

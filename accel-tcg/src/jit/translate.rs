@@ -28,6 +28,9 @@ use crate::decode::{Insn, Op};
 use crate::jit::{helpers, JcEntry, JitCpu, JC_SIZE};
 use crate::mmu::{Tlb, TlbEntry, PAGE_MASK, TLB_FOLD_SHIFT, TLB_SIZE};
 
+mod loops;
+use loops::{Loops, Traffic};
+
 /// One tier-0 block of a region.
 #[derive(Debug, Clone)]
 pub struct BlockDesc {
@@ -218,8 +221,6 @@ struct Emitter<'a, 'd> {
     b: FunctionBuilder<'a>,
     d: &'d RegionDesc,
     cpu: Value,
-    vpc: Value,
-    limit: Value,
     xv: Vec<Variable>,
     fv: Vec<Variable>,
     icnt: Variable,
@@ -229,12 +230,20 @@ struct Emitter<'a, 'd> {
     wf: u32,
     /// Dirty-in sets per block (forward data flow over the region's CFG).
     dirty_in: Vec<(u32, u32)>,
+    /// The region's loops (register split at loop boundaries).
+    loops: Loops,
+    /// Index of the guest block being emitted.
+    cur_bi: usize,
     /// Registers read or written (loaded at entry).
     ux: u32,
     uf: u32,
     /// Cranelift block of each guest block, by offset.
     by_off: HashMap<i64, (usize, Block)>,
-    /// Instructions of the current guest block not yet added to `icnt`.
+    /// What to add to `icnt` for the count before the current instruction: `icnt` is advanced
+    /// by a whole guest block at its start, so `k` runs from minus the block's length up to 0.
+    /// (Advancing at the start gives both successors of a loop's closing branch the same
+    /// `icnt` value: counting at the end made Cranelift keep the old and the new value live
+    /// at once, a register move and an extra jump on every back-edge.)
     k: i64,
     sig_region: SigRef,
     sig_fp: SigRef,
@@ -281,14 +290,14 @@ impl<'a, 'd> Emitter<'a, 'd> {
             b,
             d,
             cpu: Value::from_u32(0),
-            vpc: Value::from_u32(0),
-            limit: Value::from_u32(0),
             xv,
             fv,
             icnt,
             wx: 0,
             wf: 0,
             dirty_in: Vec::new(),
+            loops: Loops::default(),
+            cur_bi: 0,
             ux,
             uf,
             by_off: HashMap::new(),
@@ -354,8 +363,12 @@ impl<'a, 'd> Emitter<'a, 'd> {
         }
     }
 
+    /// The guest address at offset `off` from the region entry. `cpu.pc` holds the entry's
+    /// address until an exit stores a new one, so it is read where needed rather than kept in
+    /// a host register across the region.
     fn pc_at(&mut self, off: i64) -> Value {
-        self.b.ins().iadd_imm_s(self.vpc, off)
+        let vpc = self.b.ins().load(types::I64, trusted(), self.cpu, PC_OFF);
+        self.b.ins().iadd_imm_s(vpc, off)
     }
 
     fn cur_icnt(&mut self) -> Value {
@@ -408,6 +421,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 let t = self.b.ins().load(types::I64, trusted(), sa, 0);
                 let chain = self.b.create_block();
                 let back = self.b.create_block();
+                self.b.set_cold_block(back);
                 self.b.ins().brif(t, chain, &[], back, &[]);
                 self.b.switch_to_block(chain);
                 self.count_chain();
@@ -450,6 +464,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
         let c = self.b.ins().band(c1, c2);
         let chain = self.b.create_block();
         let back = self.b.create_block();
+        self.b.set_cold_block(back);
         self.b.ins().brif(c, chain, &[], back, &[]);
         self.b.switch_to_block(chain);
         let code = self.b.ins().load(types::I64, trusted(), e, 16);
@@ -461,36 +476,73 @@ impl<'a, 'd> Emitter<'a, 'd> {
         self.ret(0);
     }
 
-    /// Emits `if icnt >= limit { exit } else { jump target }` for a back-edge. The limit is
-    /// the next timer poll (at most 4096 instructions away), so a loop also notices the
-    /// attention flag (checked at every region entry) within that many instructions.
-    fn check_then_jump(&mut self, target: Block, off: i64) {
-        let n = self.b.use_var(self.icnt);
-        let stop = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, n, self.limit);
-        let out = self.b.create_block();
-        self.b.ins().brif(stop, out, &[], target, &[]);
-        self.b.switch_to_block(out);
-        self.exit_static(off, None);
+    /// Whether a jump from the block at `from` to offset `target` is a back-edge inside the
+    /// region (the rule [`Self::compute_dirty_in`] uses too).
+    fn is_back_edge(&self, target: i64, from: i64) -> bool {
+        target <= from && self.by_off.contains_key(&target)
     }
 
-    /// The Cranelift block that continues at guest offset `off` from the block at `from`: the
-    /// region block itself for forward internal edges, else a stub (limit check for back-edges,
-    /// exit through `slot` for targets outside the region) filled by [`Self::fill_edge`] once the
-    /// current block is terminated.
-    fn new_edge(&mut self, off: i64, from: i64, slot: usize) -> Edge {
+    /// Before a jump or branch at `off` that may close a loop: `if instret >= limit { exit
+    /// before the instruction }`. The limit is the next timer poll (at most 4096 instructions
+    /// away), so a loop also notices the attention flag (checked at every region entry) within
+    /// that many instructions; every pass of a loop retires at least the branch, so the check
+    /// eventually fires. Checking before the branch (not on the back-edge) lets the branch
+    /// itself close the loop: one taken branch per iteration.
+    fn limit_check(&mut self, off: i64) {
+        // Read from memory each time (a folded memory operand) rather than held in a register.
+        let limit = self
+            .b
+            .ins()
+            .load(types::I64, trusted(), self.cpu, LIMIT_OFF);
+        let stop = if self.k == -1 {
+            // The branch ends the block: `icnt - 1 >= limit`, i.e. `icnt > limit` (`icnt` is at
+            // least the block's length, so the subtraction cannot wrap).
+            let c = self.b.use_var(self.icnt);
+            self.b.ins().icmp(IntCC::UnsignedGreaterThan, c, limit)
+        } else {
+            let n = self.cur_icnt();
+            self.b
+                .ins()
+                .icmp(IntCC::UnsignedGreaterThanOrEqual, n, limit)
+        };
+        let out = self.b.create_block();
+        self.b.set_cold_block(out);
+        let go = self.b.create_block();
+        self.b.ins().brif(stop, out, &[], go, &[]);
+        self.b.switch_to_block(out);
+        let saved = (self.wx, self.wf);
+        self.exit_static(off, None);
+        (self.wx, self.wf) = saved;
+        self.b.switch_to_block(go);
+    }
+
+    /// The Cranelift block that continues at guest offset `off` from the current block: the
+    /// region block itself for internal edges, else a stub (register traffic at loop
+    /// boundaries, exit through `slot` for targets outside the region) filled by
+    /// [`Self::fill_edge`] once the current block is terminated.
+    fn new_edge(&mut self, off: i64, slot: usize) -> Edge {
         match self.by_off.get(&off).copied() {
-            Some((_, blk)) if off > from => Edge { blk, fill: None },
-            Some((_, blk)) => Edge {
-                blk: self.b.create_block(),
-                fill: Some((off, EdgeKind::Back(blk))),
-            },
-            None => Edge {
-                blk: self.b.create_block(),
-                fill: Some((off, EdgeKind::Exit(slot))),
-            },
+            Some((t, blk)) => {
+                // Back-edges were limit-checked before the branch (`limit_check`).
+                let tr = self.edge_traffic(self.cur_bi, t);
+                if tr.is_empty() {
+                    Edge { blk, fill: None }
+                } else {
+                    Edge {
+                        blk: self.b.create_block(),
+                        fill: Some((off, EdgeKind::Internal(blk, tr))),
+                    }
+                }
+            }
+            None => {
+                // Leaving the region: off the path of its loops.
+                let blk = self.b.create_block();
+                self.b.set_cold_block(blk);
+                Edge {
+                    blk,
+                    fill: Some((off, EdgeKind::Exit(slot))),
+                }
+            }
         }
     }
 
@@ -498,8 +550,63 @@ impl<'a, 'd> Emitter<'a, 'd> {
         if let Some((off, kind)) = e.fill {
             self.b.switch_to_block(e.blk);
             match kind {
-                EdgeKind::Back(target) => self.check_then_jump(target, off),
+                EdgeKind::Internal(target, tr) => {
+                    // The dirty set is the source block's: restore it for its other edges.
+                    let saved = (self.wx, self.wf);
+                    self.apply_traffic(tr);
+                    self.b.ins().jump(target, &[]);
+                    (self.wx, self.wf) = saved;
+                }
                 EdgeKind::Exit(slot) => self.exit_static(off, Some(slot)),
+            }
+        }
+    }
+
+    /// The register traffic on the edge from guest block `s` to guest block `t`.
+    fn edge_traffic(&self, s: usize, t: usize) -> Traffic {
+        if self.d.regs_in_memory {
+            return Traffic::default();
+        }
+        self.loops.traffic(s, t, (self.ux, self.uf))
+    }
+
+    /// Emits an edge's traffic: dirty registers of `tr.store` to memory (then clean), fresh
+    /// values for `tr.reload` from memory.
+    fn apply_traffic(&mut self, tr: Traffic) {
+        for r in 1..32u8 {
+            if tr.store.0 & self.wx & (1 << r) != 0 {
+                let v = self.x(r);
+                self.b
+                    .ins()
+                    .store(trusted(), v, self.cpu, X_OFF + 8 * r as i32);
+            }
+        }
+        for r in 0..32u8 {
+            if tr.store.1 & self.wf & (1 << r) != 0 {
+                let v = self.f(r);
+                self.b
+                    .ins()
+                    .store(trusted(), v, self.cpu, F_OFF + 8 * r as i32);
+            }
+        }
+        self.wx &= !tr.store.0;
+        self.wf &= !tr.store.1;
+        for r in 1..32u8 {
+            if tr.reload.0 & (1 << r) != 0 {
+                let v = self
+                    .b
+                    .ins()
+                    .load(types::I64, trusted(), self.cpu, X_OFF + 8 * r as i32);
+                self.b.def_var(self.xv[r as usize], v);
+            }
+        }
+        for r in 0..32u8 {
+            if tr.reload.1 & (1 << r) != 0 {
+                let v = self
+                    .b
+                    .ins()
+                    .load(types::I64, trusted(), self.cpu, F_OFF + 8 * r as i32);
+                self.b.def_var(self.fv[r as usize], v);
             }
         }
     }
@@ -518,25 +625,26 @@ impl<'a, 'd> Emitter<'a, 'd> {
             .b
             .ins()
             .load(types::I64, trusted(), self.cpu, INSTRET_OFF);
-        self.limit = self
-            .b
-            .ins()
-            .load(types::I64, trusted(), self.cpu, LIMIT_OFF);
+        // Addressed through a separate pointer value: Cranelift's redundant-load elimination
+        // would otherwise reuse this load at loop back-edges (see `check_then_jump`) and keep
+        // the limit live in a register (or a spill slot) across every loop of the region.
+        let la = self.b.ins().iadd_imm_s(self.cpu, LIMIT_OFF as i64);
+        let limit = self.b.ins().load(types::I64, trusted(), la, 0);
         let over = self
             .b
             .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, instret, self.limit);
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, instret, limit);
         let aa = self.iconst(self.d.attention_addr as i64);
         let att = self.b.ins().uload8(types::I64, trusted(), aa, 0);
         let att = self.b.ins().icmp_imm_s(IntCC::NotEqual, att, 0);
         let stop = self.b.ins().bor(over, att);
         let bail = self.b.create_block();
+        self.b.set_cold_block(bail);
         let go = self.b.create_block();
         self.b.ins().brif(stop, bail, &[], go, &[]);
         self.b.switch_to_block(bail);
         self.ret(0);
         self.b.switch_to_block(go);
-        self.vpc = self.b.ins().load(types::I64, trusted(), self.cpu, PC_OFF);
         let fl = self
             .b
             .ins()
@@ -579,7 +687,19 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 continue;
             }
             self.b.switch_to_block(cb);
-            self.k = 0;
+            let n = blk.insns.len() as i64;
+            let c = self.b.use_var(self.icnt);
+            // `uadd_overflow` rather than `iadd`: Cranelift rematerialises `x + constant` in
+            // every block that uses it, so a successor would recompute the count from the
+            // predecessor's, keeping the old and the new count live at once on every loop's
+            // closing branch (a register move and an extra jump per pass). A two-result
+            // instruction stays where it is. (The overflow flag is unused: `instret` does not
+            // wrap.)
+            let nv = self.iconst(n);
+            let (c, _) = self.b.ins().uadd_overflow(c, nv);
+            self.b.def_var(self.icnt, c);
+            self.k = -n;
+            self.cur_bi = bi;
             (self.wx, self.wf) = if self.d.regs_in_memory {
                 (0, 0)
             } else {
@@ -598,7 +718,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 // Fell off the end (size limit, page end, or a system instruction that let
                 // execution continue).
                 self.flush_k();
-                let e = self.new_edge(off, blk.off, 2 * bi + 1);
+                let e = self.new_edge(off, 2 * bi + 1);
                 self.b.ins().jump(e.blk, &[]);
                 self.fill_edge(e);
             }
@@ -706,11 +826,14 @@ impl<'a, 'd> Emitter<'a, 'd> {
             Lui => self.iconst(imm),
             Auipc => self.pc_at(off.wrapping_add(imm)),
             Jal => {
+                if self.is_back_edge(off.wrapping_add(imm), blk.off) {
+                    self.limit_check(off);
+                }
                 let ra = self.pc_at(next);
                 self.set_x(i.rd, ra);
                 self.k += 1;
                 self.flush_k();
-                let e = self.new_edge(off.wrapping_add(imm), blk.off, 2 * bi);
+                let e = self.new_edge(off.wrapping_add(imm), 2 * bi);
                 self.b.ins().jump(e.blk, &[]);
                 self.fill_edge(e);
                 return Flow::Done;
@@ -735,13 +858,16 @@ impl<'a, 'd> Emitter<'a, 'd> {
                     Bltu => IntCC::UnsignedLessThan,
                     _ => IntCC::UnsignedGreaterThanOrEqual,
                 };
+                if self.is_back_edge(off.wrapping_add(imm), blk.off) {
+                    self.limit_check(off);
+                }
                 let a = self.x(r1);
                 let b = self.x(r2);
                 let c = self.b.ins().icmp(cc, a, b);
                 self.k += 1;
                 self.flush_k();
-                let t = self.new_edge(off.wrapping_add(imm), blk.off, 2 * bi);
-                let f = self.new_edge(next, blk.off, 2 * bi + 1);
+                let t = self.new_edge(off.wrapping_add(imm), 2 * bi);
+                let f = self.new_edge(next, 2 * bi + 1);
                 self.b.ins().brif(c, t.blk, &[], f.blk, &[]);
                 self.fill_edge(t);
                 self.fill_edge(f);
@@ -1005,6 +1131,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
         let tmp = self.b.declare_var(types::I64);
         let fastb = self.b.create_block();
         let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
         let join = self.b.create_block();
         self.b.ins().brif(ok, fastb, &[], slow, &[]);
         self.b.switch_to_block(fastb);
@@ -1271,13 +1398,20 @@ impl<'a, 'd> Emitter<'a, 'd> {
         let d = self.d;
         let n = d.blocks.len();
         let mut writes = vec![(0u32, 0u32); n];
-        let mut succ: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut refs = vec![(0u32, 0u32); n];
+        let mut succ: Vec<Vec<(usize, bool)>> = vec![Vec::new(); n];
         for (bi, blk) in d.blocks.iter().enumerate() {
+            if self.by_off.get(&blk.off).map(|&(o, _)| o) != Some(bi) {
+                // A duplicate of an earlier block: never emitted.
+                continue;
+            }
             let mut off = blk.off;
             for i in &blk.insns {
                 let u = regs_of(i);
                 writes[bi].0 |= u.wx & !1;
                 writes[bi].1 |= u.wf;
+                refs[bi].0 |= u.rx | u.wx;
+                refs[bi].1 |= u.rf | u.wf;
                 off += i.len as i64;
             }
             let mut targets = vec![off];
@@ -1292,18 +1426,23 @@ impl<'a, 'd> Emitter<'a, 'd> {
             }
             for t in targets {
                 if let Some(&(owner, _)) = self.by_off.get(&t) {
-                    succ[bi].push(owner);
+                    // The same rule as `new_edge`: a target not after the block's start is a
+                    // back-edge.
+                    succ[bi].push((owner, t <= blk.off));
                 }
             }
         }
+        self.loops = Loops::find(&succ, &refs);
         let mut din = vec![(0u32, 0u32); n];
         let mut changed = true;
         while changed {
             changed = false;
             for bi in 0..n {
                 let out = (din[bi].0 | writes[bi].0, din[bi].1 | writes[bi].1);
-                for &s in &succ[bi] {
-                    let new = (din[s].0 | out.0, din[s].1 | out.1);
+                for &(s, _) in &succ[bi] {
+                    // Registers stored on the edge are clean in the target.
+                    let st = self.edge_traffic(bi, s).store;
+                    let new = (din[s].0 | (out.0 & !st.0), din[s].1 | (out.1 & !st.1));
                     if new != din[s] {
                         din[s] = new;
                         changed = true;
@@ -1324,11 +1463,17 @@ impl<'a, 'd> Emitter<'a, 'd> {
 
     /// The host address of the TLB entry for `va` in the region's data MMU index.
     fn tlb_entry(&mut self, va: Value) -> Value {
-        let vpn = self.b.ins().ushr_imm_s(va, 12);
-        let hi = self.b.ins().ushr_imm_s(vpn, TLB_FOLD_SHIFT as i64);
-        let idx = self.b.ins().bxor(vpn, hi);
-        let idx = self.b.ins().band_imm_s(idx, (TLB_SIZE - 1) as i64);
-        let off = self.b.ins().imul_imm_s(idx, size_of::<TlbEntry>() as i64);
+        // `tlb_index(va) * 48`, computed as `idx * 16` straight from the address (the shifts
+        // stop 4 bits early) times 3 (an `lea`, where a multiply would cost 3 cycles).
+        let lo = self.b.ins().ushr_imm_s(va, 12 - 4);
+        let hi = self
+            .b
+            .ins()
+            .ushr_imm_s(va, (12 + TLB_FOLD_SHIFT - 4) as i64);
+        let idx16 = self.b.ins().bxor(lo, hi);
+        let idx16 = self.b.ins().band_imm_s(idx16, ((TLB_SIZE - 1) << 4) as i64);
+        let x2 = self.b.ins().ishl_imm_s(idx16, 1);
+        let off = self.b.ins().iadd(idx16, x2);
         let base = TLB_OFF + mode_data_idx(self.d.mode) * size_of::<Tlb>();
         let off = self.b.ins().iadd_imm_s(off, base as i64);
         self.b.ins().iadd(self.cpu, off)
@@ -1367,6 +1512,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
         let hit = self.b.ins().icmp(IntCC::Equal, tag, cmp);
         let fast = self.b.create_block();
         let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
         let join = self.b.create_block();
         let tmp = self.b.declare_var(types::I64);
         self.b.ins().brif(hit, fast, &[], slow, &[]);
@@ -1406,6 +1552,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
         let hit = self.b.ins().icmp(IntCC::Equal, tag, cmp);
         let fast = self.b.create_block();
         let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
         let join = self.b.create_block();
         self.b.ins().brif(hit, fast, &[], slow, &[]);
         self.b.switch_to_block(fast);
@@ -1432,7 +1579,9 @@ struct Edge {
 }
 
 enum EdgeKind {
-    Back(Block),
+    /// To a block of the region, with register traffic.
+    Internal(Block, Traffic),
+    /// Out of the region through exit slot `usize`.
     Exit(usize),
 }
 
