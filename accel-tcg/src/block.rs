@@ -101,6 +101,18 @@ impl JumpCache {
         }
     }
 
+    /// Drops the entries for pcs in the 4 KiB virtual page `page` (they occupy 2048
+    /// consecutive slots).
+    pub(crate) fn clear_page(&mut self, page: u64) {
+        let first = Self::slot(page);
+        for k in 0..JUMP_CACHE_SIZE / 2 {
+            let e = &mut self.entries[(first + k) & (JUMP_CACHE_SIZE - 1)];
+            if e.vpc & PAGE_MASK == page {
+                e.block = None;
+            }
+        }
+    }
+
     #[inline(always)]
     fn slot(vpc: u64) -> usize {
         ((vpc >> 1) as usize) & (JUMP_CACHE_SIZE - 1)

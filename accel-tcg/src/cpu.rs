@@ -163,6 +163,9 @@ pub struct Cpu {
     /// Physical page → physical start addresses of the blocks that hold code from it.
     pub(crate) code_pages: crate::jit::FxMap<u64, Vec<u64>>,
     pub(crate) jump_cache: JumpCache,
+    /// The virtual range (first, last address) in which TLB entries from large pages may be
+    /// cached since the last full flush (empty: `(u64::MAX, 0)`).
+    pub(crate) large_pages: (u64, u64),
     /// Bumped whenever a block leaves the block map: tier-0 links made before are stale.
     pub(crate) block_epoch: u64,
     /// Blocks translated since reset.
@@ -268,6 +271,7 @@ impl Cpu {
             blocks: Default::default(),
             code_pages: Default::default(),
             jump_cache: JumpCache::new(),
+            large_pages: (u64::MAX, 0),
             block_epoch: 0,
             blocks_translated: 0,
             semihosting: false,

@@ -303,7 +303,11 @@ impl Cpu {
                 if self.prv == prv::U || (self.prv == prv::S && self.mstatus & MSTATUS_TVM != 0) {
                     return Err(illegal());
                 }
-                self.flush_tlb();
+                if i.rs1 & 31 == 0 {
+                    self.flush_tlb();
+                } else {
+                    self.flush_tlb_page(x1);
+                }
                 self.break_block = true;
             }
             SfenceWInval | SfenceInvalIr => {

@@ -50,6 +50,8 @@ pub const JC_SIZE: usize = 4096;
 /// than never promoting; at 4096 about 20 regions are recompiled (the boot's few real loops),
 /// while a benchmark loop is promoted after ~16 M instructions (a few milliseconds).
 const PROMOTE_ENTRIES: u64 = 4096;
+/// Page flushes queued for the dispatcher beyond which it clears every link instead.
+const MAX_FLUSHED_PAGES: usize = 32;
 /// Maximum blocks in a region.
 const MAX_REGION_BLOCKS: usize = 16;
 /// Maximum instructions in a region.
@@ -133,6 +135,9 @@ pub struct JitCpu {
     pub(crate) enabled: bool,
     /// A TLB flush happened: virtual-address links and the jump cache are stale.
     pub(crate) flush_links: bool,
+    /// Virtual pages whose translation was flushed (`sfence.vma` with an address): links and
+    /// jump-cache entries into them are stale.
+    pub(crate) flushed_pages: Vec<u64>,
     /// `fence.i` or similar: drop every region.
     pub(crate) flush_all: bool,
     /// Tier-0 blocks (by physical address) removed since the last dispatch.
@@ -153,6 +158,7 @@ impl Default for JitCpu {
             jc_epoch: 0,
             enabled: false,
             flush_links: false,
+            flushed_pages: Vec::new(),
             flush_all: false,
             removed_blocks: Vec::new(),
             config: JitConfigOpt::default(),
@@ -171,7 +177,10 @@ impl JitCpu {
     /// Whether invalidations are queued that the dispatcher must apply first.
     #[inline]
     pub(crate) fn needs_dispatch(&self) -> bool {
-        self.flush_links || self.flush_all || !self.removed_blocks.is_empty()
+        self.flush_links
+            || self.flush_all
+            || !self.removed_blocks.is_empty()
+            || !self.flushed_pages.is_empty()
     }
 
     /// The configured compile threshold.
@@ -192,6 +201,21 @@ impl JitCpu {
     #[inline]
     pub(crate) fn tlb_flushed(&mut self) {
         self.flush_links = self.enabled;
+    }
+
+    /// Hook: the translation of virtual page `page` was flushed.
+    #[inline]
+    pub(crate) fn tlb_page_flushed(&mut self, page: u64) {
+        if !self.enabled || self.flush_links {
+            return;
+        }
+        if self.flushed_pages.len() >= MAX_FLUSHED_PAGES {
+            // Cheaper to start over.
+            self.flushed_pages.clear();
+            self.flush_links = true;
+        } else {
+            self.flushed_pages.push(page);
+        }
     }
 
     /// Hook: all translated code must go.
@@ -310,8 +334,8 @@ pub(crate) struct JitState {
     by_block: FxMap<u64, Vec<(u64, u32)>>,
     /// Region memories (kept until the arena is flushed).
     mems: Vec<RegionMem>,
-    /// Filled exit slots.
-    links: Vec<*mut u64>,
+    /// Filled exit slots, with the virtual address they lead to.
+    links: Vec<(*mut u64, u64)>,
     pending: FxMap<u64, PendingRegion>,
     next_id: u64,
     generation: u64,
@@ -439,12 +463,13 @@ impl JitState {
     }
 
     fn clear_links(&mut self, jit: &mut JitCpu) {
-        for &s in &self.links {
+        for &(s, _) in &self.links {
             // SAFETY: every recorded slot points into a `RegionMem` in `self.mems` or a pending
             // region, both alive until the arena flush that also clears `links`.
             unsafe { *s = 0 };
         }
         self.links.clear();
+        jit.flushed_pages.clear();
         jit.jc_epoch = jit.jc_epoch.wrapping_add(1 << 32);
         if jit.jc_epoch == 0 {
             self.jc.fill(JC_EMPTY);
@@ -495,6 +520,29 @@ impl JitState {
         if cpu.jit.flush_links {
             cpu.jit.flush_links = false;
             self.clear_links(&mut cpu.jit);
+        }
+        if !cpu.jit.flushed_pages.is_empty() {
+            let pages = std::mem::take(&mut cpu.jit.flushed_pages);
+            self.links.retain(|&(s, vpc)| {
+                if pages.contains(&(vpc & PAGE_MASK)) {
+                    // SAFETY: as in `clear_links`.
+                    unsafe { *s = 0 };
+                    false
+                } else {
+                    true
+                }
+            });
+            for &page in &pages {
+                let first = Self::jc_slot(page);
+                for k in 0..JC_SIZE / 2 {
+                    let e = &mut self.jc[(first + k) & (JC_SIZE - 1)];
+                    if e.vpc & PAGE_MASK == page {
+                        *e = JC_EMPTY;
+                    }
+                }
+            }
+            cpu.jit.flushed_pages = pages;
+            cpu.jit.flushed_pages.clear();
         }
     }
 
@@ -835,7 +883,7 @@ impl JitState {
         };
         // SAFETY: as above.
         unsafe { *slot = code };
-        self.links.push(slot);
+        self.links.push((slot, pc));
         cpu.jit.stats.links += 1;
     }
 }
@@ -935,6 +983,7 @@ impl Cpu {
         self.jit.removed_blocks.clear();
         self.jit.flush_all = false;
         self.jit.flush_links = false;
+        self.jit.flushed_pages.clear();
     }
 
     /// Sets after how many dispatcher entries a region compiled quickly is recompiled with

@@ -1,7 +1,8 @@
 /* Sv39 and Sv48 translation built by the test: 4K, 2M, 1G (and Sv48 512G) pages,
  * page faults with the right cause (12/13/15) and tval = virtual address, invalid
  * and reserved PTEs, misaligned superpages, non-canonical addresses, A/D clear
- * (Svade), SUM, MXR, U pages, sfence.vma after a PTE change, and MPRV. */
+ * (Svade), SUM, MXR, U pages, sfence.vma after a PTE change (all, or one address: a 4K
+ * data page, a 4K code page, a page inside a 2M page), and MPRV. */
 #include "check.h"
 #include "trap.h"
 
@@ -27,7 +28,8 @@
 #define U_ALIAS_OFF 0x40000000UL   /* VA 0xC000_0000 + x = PA 0x8000_0000 + x, U=1 */
 #define PA_2M 0x80800000UL
 
-enum { P_RW, P_RO, P_NOA, P_NOD, P_USER, P_XONLY, P_CODE, P_INVALID, P_WNOR, P_SWAP, P_NONLEAF };
+enum { P_RW, P_RO, P_NOA, P_NOD, P_USER, P_XONLY, P_CODE, P_INVALID, P_WNOR, P_SWAP, P_NONLEAF,
+       P_JMP, P_JMP_TARGET };
 
 static uint64_t root39[512] __attribute__((aligned(4096)));
 static uint64_t l1[512] __attribute__((aligned(4096)));
@@ -36,7 +38,7 @@ static uint64_t root48[512] __attribute__((aligned(4096)));
 static uint8_t pages[4][4096] __attribute__((aligned(4096)));
 static volatile uint64_t marker = 0x600dcafe12345678UL;
 
-extern char xpage[], s_exec_after[], __image_end[];
+extern char xpage[], xpage2[], xjump[], s_exec_after[], __image_end[];
 uint64_t s_exec(uint64_t va);
 uint64_t u_load_exit(uint64_t va);
 
@@ -67,6 +69,8 @@ static void build_tables(void)
     l0[P_WNOR] = pte(page_pa(0), PTE_V | PTE_W | PTE_A | PTE_D);     /* reserved */
     l0[P_SWAP] = pte(page_pa(0), LEAF_RW);
     l0[P_NONLEAF] = pte(page_pa(0), PTE_V);                          /* pointer at last level */
+    l0[P_JMP] = pte((uint64_t)xjump, PTE_V | PTE_R | PTE_X | PTE_A);
+    l0[P_JMP_TARGET] = pte((uint64_t)xpage, PTE_V | PTE_R | PTE_X | PTE_A);
     root48[0] = pte((uint64_t)root39, PTE_V);                  /* Sv48: same layout below 512G */
     root48[2] = pte(0, LEAF_RW);                               /* 512G page at VA 0x100_0000_0000 */
     __asm__ volatile("sfence.vma" ::: "memory");
@@ -80,6 +84,53 @@ static uint64_t s_store_sfence(uint64_t va)
     *(volatile uint64_t *)va = pte(page_pa(1), LEAF_RW);
     __asm__ volatile("sfence.vma" ::: "memory");
     return *(volatile uint64_t *)VA_4K(P_SWAP);
+}
+
+/* va: PTE address of P_SWAP (mapping page 1). Loads through it in a hot loop, remaps it to
+ * page 2 and flushes only that address. */
+static uint64_t s_remap_sfence_va(uint64_t va)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < 3000; i++)
+        sum += *(volatile uint64_t *)VA_4K(P_SWAP);
+    *(volatile uint64_t *)va = pte(page_pa(2), LEAF_RW);
+    __asm__ volatile("sfence.vma %0, zero" ::"r"(VA_4K(P_SWAP)) : "memory");
+    return *(volatile uint64_t *)VA_4K(P_SWAP) + (sum != 3000 * 0x2222UL);
+}
+
+/* Calls the code page many times, remaps it to xpage2 and flushes only its address. */
+static uint64_t s_remap_code_sfence_va(uint64_t va)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < 3000; i++)
+        sum += s_exec(va);
+    l0[P_CODE] = pte((uint64_t)xpage2, PTE_V | PTE_R | PTE_X | PTE_A);
+    __asm__ volatile("sfence.vma %0, zero" ::"r"(va) : "memory");
+    return s_exec(va) + (sum != 3000 * 0x77UL);
+}
+
+/* Calls code that jumps directly into the next page many times, remaps that page to xpage2
+ * and flushes only its address. */
+static uint64_t s_remap_jump_target_sfence_va(uint64_t va)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < 3000; i++)
+        sum += s_exec(va);
+    l0[P_JMP_TARGET] = pte((uint64_t)xpage2, PTE_V | PTE_R | PTE_X | PTE_A);
+    __asm__ volatile("sfence.vma %0, zero" ::"r"(VA_4K(P_JMP_TARGET)) : "memory");
+    return s_exec(va) + (sum != 3000 * 0x77UL);
+}
+
+/* Loads from the 2M page, remaps it, and flushes another 4K page inside it: the whole large
+ * translation must go. */
+static uint64_t s_remap_2m_sfence_va(uint64_t va)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < 3000; i++)
+        sum += *(volatile uint64_t *)va;
+    l1[1] = pte(PA_2M + 0x200000, LEAF_RW);
+    __asm__ volatile("sfence.vma %0, zero" ::"r"(VA_2M + 0x10000) : "memory");
+    return *(volatile uint64_t *)va + (sum != 3000 * 0x5555UL);
 }
 
 /* Runs body in S (or U) and checks it faulted with `cause` and tval = va. */
@@ -222,6 +273,20 @@ static void common_checks(const char *mode, int sv39)
     __asm__ volatile("sfence.vma" ::: "memory");
     expect_ok(PRV_S, s_load, VA_4K(P_SWAP), 0x1111, "PTE before change");
     expect_ok(PRV_S, s_store_sfence, (uint64_t)&l0[P_SWAP], 0x2222, "sfence.vma makes the new PTE visible");
+    /* (page 2's first word: 0x3333, or what QEMU's hardware-D store above left there) */
+    expect_ok(PRV_S, s_remap_sfence_va, (uint64_t)&l0[P_SWAP], page64(2)[0],
+              "sfence.vma va makes a hot page's new PTE visible");
+    expect_ok(PRV_S, s_remap_code_sfence_va, VA_4K(P_CODE), 0x88,
+              "sfence.vma va makes a hot code page's new PTE visible");
+    l0[P_CODE] = pte((uint64_t)xpage, PTE_V | PTE_R | PTE_X | PTE_A);
+    expect_ok(PRV_S, s_remap_jump_target_sfence_va, VA_4K(P_JMP), 0x88,
+              "sfence.vma va makes a direct jump's new target page visible");
+    l0[P_JMP_TARGET] = pte((uint64_t)xpage, PTE_V | PTE_R | PTE_X | PTE_A);
+    *(volatile uint64_t *)(PA_2M + 0x200000 + 0x1238) = 0x6666;
+    expect_ok(PRV_S, s_remap_2m_sfence_va, VA_2M + 0x1238, 0x6666,
+              "sfence.vma of another address in a 2M page flushes the 2M translation");
+    l1[1] = pte(PA_2M, LEAF_RW);
+    __asm__ volatile("sfence.vma" ::: "memory");
     /* MPRV: M-mode loads translated as S */
     uint64_t v;
     csr_clear(mstatus, MSTATUS_MPP);

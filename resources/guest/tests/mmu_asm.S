@@ -6,6 +6,17 @@ xpage:                      /* mapped executable at a test VA: returns 0x77 */
     li      a0, 0x77
     ret
 
+    .balign 4096
+    .globl xpage2
+xpage2:                     /* the same VA remapped here: returns 0x88 */
+    li      a0, 0x88
+    ret
+
+    .balign 4096
+    .globl xjump
+xjump:                      /* mapped right below xpage's VA: a direct jump into that page */
+    j       . + 4096
+
     /* S mode: call the code at VA a0; returns its a0, or a0 unchanged when the
      * fetch faults (the test resumes at s_exec_after). */
     .globl s_exec, s_exec_after
