@@ -417,6 +417,8 @@ struct Program {
     f: [u64; 32],
     data: Vec<u8>,
     sv39: bool,
+    /// More initial RAM contents: (guest address, bytes).
+    extra: Vec<(u64, Vec<u8>)>,
 }
 
 fn write_words(ram: &GuestMemoryMmap, at: u64, words: &[u32]) {
@@ -439,7 +441,9 @@ fn page_tables(ram: &GuestMemoryMmap) {
         .unwrap();
 }
 
-fn run(p: &Program, jit: Option<u32>) -> State {
+/// Runs `p` on tier 0 (`jit` None) or with the JIT at threshold `jit`, regions compiled
+/// quickly first (`full` false) or optimised at once (`full`: the code benchmarks run).
+fn run(p: &Program, jit: Option<u32>, full: bool) -> State {
     let ram = GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(RAM), RAM_SIZE)]).unwrap();
     // Prologue at RAM: set up trap vector, PMP, FS, then enter the body (in S-mode for Sv39).
     let t6 = 31;
@@ -478,6 +482,9 @@ fn run(p: &Program, jit: Option<u32>) -> State {
     body.push(s(0, 0, 9, 3, 0x23)); // sd x0, 0(x9): stop
     write_words(&ram, BODY, &body);
     ram.write_slice(&p.data, GuestAddress(DATA)).unwrap();
+    for (at, bytes) in &p.extra {
+        ram.write_slice(bytes, GuestAddress(*at)).unwrap();
+    }
     let table = [
         HANDLER,
         u64::MAX,
@@ -517,6 +524,9 @@ fn run(p: &Program, jit: Option<u32>) -> State {
             threshold: th,
             background: false,
         });
+        if full {
+            cpu.set_jit_promote_after(0);
+        }
     }
     cpu.x = p.x;
     cpu.f = p.f;
@@ -637,6 +647,7 @@ fn gen_program(seed: u64, sv39: bool, nested: bool) -> Program {
         f,
         data,
         sv39,
+        extra: Vec::new(),
     }
 }
 
@@ -660,18 +671,18 @@ fn check(seeds: std::ops::Range<u64>, sv39: bool, nested: bool) {
                 eprintln!("{:x}: {w:08x}", BODY + 4 * k as u64);
             }
         }
-        let reference = run(&p, None);
+        let reference = run(&p, None, false);
         if reference.exit.starts_with("budget") {
             // A runaway program (e.g. it overwrote its own loop counter update): the tiers stop
             // at different instruction counts, nothing to compare.
             continue;
         }
-        for th in [1, 3] {
-            let got = run(&p, Some(th));
+        for (th, full) in [(1, false), (3, false), (1, true), (3, true)] {
+            let got = run(&p, Some(th), full);
             if got != reference {
                 let dis: Vec<String> = p.body.iter().map(|w| format!("{w:08x}")).collect();
                 panic!(
-                    "seed {seed} sv39 {sv39} threshold {th}: tiers differ\n tier0: {reference:x?}\n jit:   {got:x?}\n body: {}",
+                    "seed {seed} sv39 {sv39} threshold {th} optimised {full}: tiers differ\n tier0: {reference:x?}\n jit:   {got:x?}\n body: {}",
                     dis.join(" ")
                 );
             }
@@ -702,4 +713,84 @@ fn nested_loop_programs_match() {
 #[test]
 fn sv39_nested_loop_programs_match() {
     check(3000..3080, true, true);
+}
+
+/// A loop whose loads and stores share one base register (translated code reuses the first
+/// access's TLB probe for the others) while the base walks across page boundaries, aligned and
+/// misaligned, including off the end of RAM (access faults, skipped by the handler): every
+/// access that leaves the probed page or is misaligned must take the exact slow path.
+fn same_base_program(start: u64, step: i32, sv39: bool) -> Program {
+    let (base, acc, t) = (10, 15, 30);
+    let mut body = vec![i(64, 0, 0, t, 0x13)]; // li x30, 64
+    let top = body.len();
+    body.extend_from_slice(&[
+        i(0, base, 3, 11, 0x03),  // ld x11, 0(x10)
+        i(8, base, 3, 12, 0x03),  // ld x12, 8(x10)
+        i(16, base, 2, 13, 0x03), // lw x13, 16(x10)
+        s(24, 11, base, 3, 0x23), // sd x11, 24(x10)
+        s(34, 12, base, 1, 0x23), // sh x12, 34(x10)
+        i(40, base, 3, 14, 0x03), // ld x14, 40(x10)
+        s(4, 13, base, 2, 0x23),  // sw x13, 4(x10)
+        i(46, base, 5, 16, 0x03), // lhu x16, 46(x10)
+        r(0, 11, acc, 0, acc, 0x33),
+        r(0, 12, acc, 0, acc, 0x33),
+        r(0, 13, acc, 0, acc, 0x33),
+        r(0, 14, acc, 0, acc, 0x33),
+        r(0, 16, acc, 0, acc, 0x33),
+        i(step, base, 0, base, 0x13), // addi x10, x10, step
+        i(-1, t, 0, t, 0x13),         // addi x30, x30, -1
+    ]);
+    let back = -(4 * (body.len() - top) as i32);
+    body.push(b(back, 0, t, 1)); // bne x30, x0, top
+    let mut x = [0u64; 32];
+    x[8] = DATA;
+    x[9] = DEV;
+    x[base as usize] = start;
+    for (r, v) in x.iter_mut().enumerate().skip(11).take(6) {
+        *v = 0x1111_1111_1111_1111 * r as u64;
+    }
+    let pattern =
+        |n: usize| -> Vec<u8> { (0..n).map(|k| (k as u8).wrapping_mul(37) ^ 0x5a).collect() };
+    // The last RAM page holds data too, so that a load wrongly done past it would differ.
+    let last = RAM + RAM_SIZE as u64 - 0x1000;
+    Program {
+        body,
+        x,
+        f: [0; 32],
+        data: pattern(0x1000),
+        sv39,
+        extra: vec![(last, pattern(0x1000))],
+    }
+}
+
+#[test]
+fn same_base_accesses_across_pages_match() {
+    let ram_end = RAM + RAM_SIZE as u64;
+    for sv39 in [false, true] {
+        for (start, step) in [
+            (DATA + 0xe00, 16),    // aligned, crosses into the next page
+            (DATA + 0xe04, 16),    // 4-aligned: the 8-byte accesses are misaligned
+            (DATA + 0xc01, 24),    // misaligned everywhere
+            (DATA + 0x9f0, 44),    // alignment changes every pass
+            (ram_end - 0x400, 32), // walks off the end of RAM: access faults
+            (ram_end - 0x3fc, 20),
+        ] {
+            let p = same_base_program(start, step, sv39);
+            let reference = run(&p, None, false);
+            assert!(
+                reference.exit.contains("HostStop") || !reference.exit.starts_with("budget"),
+                "{:#x}/{step}: reference run did not finish: {}",
+                start,
+                reference.exit
+            );
+            for (th, full) in [(1, false), (2, false), (1, true), (2, true)] {
+                let got = run(&p, Some(th), full);
+                assert_eq!(
+                    got, reference,
+                    "start {start:#x} step {step} sv39 {sv39} threshold {th} optimised {full}: \
+                     tiers differ"
+                );
+            }
+        }
+    }
 }

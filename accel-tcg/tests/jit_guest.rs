@@ -26,8 +26,9 @@ impl std::io::Write for Sink {
     }
 }
 
-/// Runs `elf` (icount clock); returns (exit, console, instret, compiled instructions).
-fn run(bytes: &[u8], jit: bool) -> (RunExit, String, u64, u64) {
+/// Runs `elf` (icount clock); returns (exit, console, instret, compiled instructions). `full`:
+/// regions are compiled optimised at once (the code hot loops run), not quickly first.
+fn run(bytes: &[u8], jit: bool, full: bool) -> (RunExit, String, u64, u64) {
     let elf = goblin::elf::Elf::parse(bytes).unwrap();
     let ram =
         GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(0x8000_0000), 256 << 20)]).unwrap();
@@ -92,6 +93,9 @@ fn run(bytes: &[u8], jit: bool) -> (RunExit, String, u64, u64) {
         threshold: 1,
         background: false,
     });
+    if full {
+        cpu.set_jit_promote_after(0);
+    }
     let mut exit = RunExit::Budget;
     for _ in 0..50 {
         exit = cpu.run_for(10_000_000);
@@ -124,13 +128,15 @@ fn guest_cpu_suite_matches_tier0() {
             eprintln!("{name}.elf not built (make -C resources/guest); skipped");
             continue;
         };
-        let reference = run(&bytes, false);
-        let jit = run(&bytes, true);
+        let reference = run(&bytes, false, false);
         assert_eq!(reference.0, RunExit::Semihosting(0), "{name} on tier 0");
-        assert_eq!(jit.0, reference.0, "{name}: exit");
-        assert_eq!(jit.1, reference.1, "{name}: console");
-        assert_eq!(jit.2, reference.2, "{name}: instret");
-        assert!(jit.3 > 0, "{name}: nothing was compiled");
+        for full in [false, true] {
+            let jit = run(&bytes, true, full);
+            assert_eq!(jit.0, reference.0, "{name} (optimised {full}): exit");
+            assert_eq!(jit.1, reference.1, "{name} (optimised {full}): console");
+            assert_eq!(jit.2, reference.2, "{name} (optimised {full}): instret");
+            assert!(jit.3 > 0, "{name} (optimised {full}): nothing was compiled");
+        }
         ran += 1;
     }
     if ran == 0 {

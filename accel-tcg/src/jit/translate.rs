@@ -26,10 +26,12 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use crate::cpu::Cpu;
 use crate::decode::{Insn, Op};
 use crate::jit::{helpers, JcEntry, JitCpu, JC_SIZE};
-use crate::mmu::{Tlb, TlbEntry, PAGE_MASK, TLB_FOLD_SHIFT, TLB_SIZE};
+use crate::mmu::{Tlb, TlbEntry, TLB_FOLD_SHIFT, TLB_SIZE};
 
 mod loops;
+mod mem;
 use loops::{Loops, Traffic};
+use mem::Probe;
 
 /// One tier-0 block of a region.
 #[derive(Debug, Clone)]
@@ -232,6 +234,8 @@ struct Emitter<'a, 'd> {
     dirty_in: Vec<(u32, u32)>,
     /// The region's loops (register split at loop boundaries).
     loops: Loops,
+    /// TLB probes of the current guest block that later accesses may reuse (see `mem.rs`).
+    probes: Vec<Probe>,
     /// Index of the guest block being emitted.
     cur_bi: usize,
     /// Registers read or written (loaded at entry).
@@ -297,6 +301,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
             wf: 0,
             dirty_in: Vec::new(),
             loops: Loops::default(),
+            probes: Vec::new(),
             cur_bi: 0,
             ux,
             uf,
@@ -331,6 +336,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
     }
 
     fn set_x(&mut self, r: u8, v: Value) {
+        self.probes.retain(|p| p.base != r & 31);
         if r & 31 == 0 {
         } else if self.d.regs_in_memory {
             self.b
@@ -700,6 +706,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
             self.b.def_var(self.icnt, c);
             self.k = -n;
             self.cur_bi = bi;
+            self.probes.clear();
             (self.wx, self.wf) = if self.d.regs_in_memory {
                 (0, 0)
             } else {
@@ -885,7 +892,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 };
                 let a = self.x(r1);
                 let va = self.b.ins().iadd_imm_s(a, imm);
-                self.load_into(va, size, signed, gi, off, Dest::X(i.rd));
+                self.load_into(va, size, signed, r1, gi, off, Dest::X(i.rd));
                 self.k += 1;
                 return Flow::Next;
             }
@@ -893,9 +900,9 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 let a = self.x(r1);
                 let va = self.b.ins().iadd_imm_s(a, imm);
                 if i.op == Flw {
-                    self.load_into(va, 4, false, gi, off, Dest::F32(i.rd));
+                    self.load_into(va, 4, false, r1, gi, off, Dest::F32(i.rd));
                 } else {
-                    self.load_into(va, 8, false, gi, off, Dest::F64(i.rd));
+                    self.load_into(va, 8, false, r1, gi, off, Dest::F64(i.rd));
                 }
                 self.k += 1;
                 return Flow::Next;
@@ -917,7 +924,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 } else {
                     self.x(r2)
                 };
-                self.store(va, v, size, gi, off);
+                self.store(va, v, size, r1, gi, off);
                 self.k += 1;
                 return Flow::Next;
             }
@@ -1498,77 +1505,6 @@ impl<'a, 'd> Emitter<'a, 'd> {
         self.sync_state(pc);
         let ia = (self.d.insns_addr + (gi * size_of::<Insn>()) as u64) | MISS_TAG;
         self.ret(ia as i64);
-    }
-
-    /// A load of `size` bytes at `va` into `dest` (inline TLB probe, slow-path helper).
-    #[allow(clippy::too_many_arguments)]
-    fn load_into(&mut self, va: Value, size: u8, signed: bool, gi: usize, off: i64, dest: Dest) {
-        let e = self.tlb_entry(va);
-        let tag = self.b.ins().load(types::I64, trusted(), e, TLBE_READ);
-        let cmp = self
-            .b
-            .ins()
-            .band_imm_s(va, (PAGE_MASK | (size as u64 - 1)) as i64);
-        let hit = self.b.ins().icmp(IntCC::Equal, tag, cmp);
-        let fast = self.b.create_block();
-        let slow = self.b.create_block();
-        self.b.set_cold_block(slow);
-        let join = self.b.create_block();
-        let tmp = self.b.declare_var(types::I64);
-        self.b.ins().brif(hit, fast, &[], slow, &[]);
-        // Fast path.
-        self.b.switch_to_block(fast);
-        let addend = self.b.ins().load(types::I64, trusted(), e, TLBE_ADDEND);
-        let host = self.b.ins().iadd(addend, va);
-        let m = guest_mem();
-        let v = match (size, signed) {
-            (1, false) => self.b.ins().uload8(types::I64, m, host, 0),
-            (1, true) => self.b.ins().sload8(types::I64, m, host, 0),
-            (2, false) => self.b.ins().uload16(types::I64, m, host, 0),
-            (2, true) => self.b.ins().sload16(types::I64, m, host, 0),
-            (4, false) => self.b.ins().uload32(m, host, 0),
-            (4, true) => self.b.ins().sload32(m, host, 0),
-            _ => self.b.ins().load(types::I64, m, host, 0),
-        };
-        self.b.def_var(tmp, v);
-        self.b.ins().jump(join, &[]);
-        // Miss: leave translated code; the dispatcher runs this one instruction on tier 0
-        // (page walk, MMIO, fault) and resumes. No call here keeps host registers free.
-        self.b.switch_to_block(slow);
-        self.miss_exit(gi, off);
-        self.b.switch_to_block(join);
-        let v = self.b.use_var(tmp);
-        self.write_dest(dest, v);
-    }
-
-    /// A store of the low `size` bytes of `v` at `va`.
-    fn store(&mut self, va: Value, v: Value, size: u8, gi: usize, off: i64) {
-        let e = self.tlb_entry(va);
-        let tag = self.b.ins().load(types::I64, trusted(), e, TLBE_WRITE);
-        let cmp = self
-            .b
-            .ins()
-            .band_imm_s(va, (PAGE_MASK | (size as u64 - 1)) as i64);
-        let hit = self.b.ins().icmp(IntCC::Equal, tag, cmp);
-        let fast = self.b.create_block();
-        let slow = self.b.create_block();
-        self.b.set_cold_block(slow);
-        let join = self.b.create_block();
-        self.b.ins().brif(hit, fast, &[], slow, &[]);
-        self.b.switch_to_block(fast);
-        let addend = self.b.ins().load(types::I64, trusted(), e, TLBE_ADDEND);
-        let host = self.b.ins().iadd(addend, va);
-        let m = guest_mem();
-        match size {
-            1 => self.b.ins().istore8(m, v, host, 0),
-            2 => self.b.ins().istore16(m, v, host, 0),
-            4 => self.b.ins().istore32(m, v, host, 0),
-            _ => self.b.ins().store(m, v, host, 0),
-        };
-        self.b.ins().jump(join, &[]);
-        self.b.switch_to_block(slow);
-        self.miss_exit(gi, off);
-        self.b.switch_to_block(join);
     }
 }
 
