@@ -4,10 +4,12 @@
 //!   static successors (branches, `jal`, fall-through) of a hot entry block. It is keyed by the
 //!   entry's physical address and the [`mode_key`] (privilege, data MMU index, FS, frm), and its
 //!   code works for any virtual address mapping that page (`pc` is read at entry).
-//! - The dispatcher ([`dispatch`], called from the tier-0 run loop) counts executions of cold
-//!   entries; at the threshold it forms the region and compiles it, on the compile thread
-//!   ([`worker`]) or synchronously. Finished code is installed into the [`arena::CodeArena`]
-//!   between two dispatches, so swapping tiers never races with running code.
+//! - The dispatcher ([`dispatch`], called from the tier-0 run loop for hot blocks) counts
+//!   executions of entries; at the threshold it forms the region and compiles it at
+//!   [`OptLevel::Quick`], on the compile thread ([`worker`]) or synchronously. Regions the
+//!   dispatcher keeps entering ([`PROMOTE_ENTRIES`]) are recompiled at [`OptLevel::Full`].
+//!   Finished code is installed into the [`arena::CodeArena`] between two dispatches, so swapping
+//!   tiers never races with running code.
 //! - Memory accesses probe the softmmu TLB inline. A miss (page walk, MMIO, fault) and any
 //!   instruction without an inline form (CSRs, system instructions, AMOs, rare FP) end
 //!   translated code with the state stored for that instruction; the dispatcher runs it on tier
@@ -16,9 +18,10 @@
 //!   calls [`helpers::fp_op`]).
 //! - Exits chain: a static exit tail-calls the code stored in its slot (filled by the dispatcher
 //!   the first time the exit returns), an indirect jump looks the target up in the jump cache.
-//! - Invalidation: the tier-0 hooks queue removed blocks, TLB flushes and `fence.i` in
-//!   [`JitCpu`]; the dispatcher applies them before running any code (regions holding a removed
-//!   block are dropped, links and the jump cache cleared). A full arena flushes everything.
+//! - Invalidation: the tier-0 hooks queue removed blocks, TLB flushes (whole, or of single
+//!   pages) and `fence.i` in [`JitCpu`]; the dispatcher applies them before running any code
+//!   (regions holding a removed block are dropped; links and jump-cache entries cleared, all of
+//!   them or those into the flushed pages). A full arena flushes everything.
 
 pub mod arena;
 pub mod helpers;
