@@ -530,22 +530,30 @@ mod tests {
         assert_eq!(cpu.jit_gate(&b), Some(0));
     }
 
-    #[test]
-    fn hot_loop_still_compiles_at_the_threshold() {
-        // a0 = 0; a1 = 1000; loop: a0 += 1; blt a0, a1, loop; then spin on `j .`.
-        let prog = [
+    /// `a0 = 0; <set a1>; loop: a0 += 1; blt a0, a1, loop;` then spin on `j .`.
+    fn counting_loop(set_a1: u32) -> [u32; 5] {
+        [
             asm::i(0, 0, 0, asm::A0, 0x13),
-            asm::i(1000, 0, 0, asm::A1, 0x13),
+            set_a1,
             asm::i(1, asm::A0, 0, asm::A0, 0x13),
             asm::b(-4, asm::A1, asm::A0, 4),
             asm::jal(0, 0),
-        ];
-        let (mut cpu, _hart) = machine(&prog);
-        cpu.set_jit(JitConfig {
+        ]
+    }
+
+    /// Synchronous compilation after `threshold` executions.
+    fn sync_jit(threshold: u32) -> JitConfig {
+        JitConfig {
             enabled: true,
-            threshold: 50,
+            threshold,
             background: false,
-        });
+        }
+    }
+
+    #[test]
+    fn hot_loop_still_compiles_at_the_threshold() {
+        let (mut cpu, _hart) = machine(&counting_loop(asm::i(1000, 0, 0, asm::A1, 0x13)));
+        cpu.set_jit(sync_jit(50));
         cpu.run_for(20_000);
         assert_eq!(cpu.x[asm::A0 as usize], 1000);
         let s = cpu.jit_stats();
@@ -555,20 +563,9 @@ mod tests {
 
     #[test]
     fn hot_quick_code_is_recompiled_optimised_and_keeps_running() {
-        // a0 counts to 200000 in a one-block loop; then spin on `j .`.
-        let prog = [
-            asm::i(0, 0, 0, asm::A0, 0x13),
-            asm::lui(asm::A1, 49), // a1 = 200704
-            asm::i(1, asm::A0, 0, asm::A0, 0x13),
-            asm::b(-4, asm::A1, asm::A0, 4),
-            asm::jal(0, 0),
-        ];
-        let (mut cpu, _hart) = machine(&prog);
-        cpu.set_jit(JitConfig {
-            enabled: true,
-            threshold: 10,
-            background: false,
-        });
+        // a1 = 49 << 12 = 200704.
+        let (mut cpu, _hart) = machine(&counting_loop(asm::lui(asm::A1, 49)));
+        cpu.set_jit(sync_jit(10));
         cpu.set_jit_promote_after(3);
         for _ in 0..100 {
             cpu.run_for(20_000);

@@ -421,6 +421,13 @@ mod tests {
         w(cpu, l0 + vpn0 * 8, ((pa >> 12) << 10) | flags);
     }
 
+    /// S-mode with Sv39 tables at `root`.
+    fn sv39_s_mode(cpu: &mut Cpu, root: u64) {
+        cpu.satp = (8 << 60) | (root >> 12);
+        cpu.prv = prv::S;
+        cpu.update_mmu_idx();
+    }
+
     #[test]
     fn sv39_walk_permissions_and_svade() {
         let (mut cpu, _) = machine(&[]);
@@ -453,9 +460,7 @@ mod tests {
             0x8010_1000,
             0x8010_2000,
         );
-        cpu.satp = (8 << 60) | (root >> 12);
-        cpu.prv = prv::S;
-        cpu.update_mmu_idx();
+        sv39_s_mode(&mut cpu, root);
         assert_eq!(cpu.translate(0x4000_0123, Access::Read, 1), Ok(0x8020_0123));
         assert_eq!(
             cpu.translate(0x4000_0123, Access::Write, 1),
@@ -520,9 +525,7 @@ mod tests {
             0x8010_1008,
             ((0x8040_0000u64 >> 12) << 10) | PTE_V | PTE_R | PTE_A,
         );
-        cpu.satp = (8 << 60) | (root >> 12);
-        cpu.prv = prv::S;
-        cpu.update_mmu_idx();
+        sv39_s_mode(&mut cpu, root);
         assert_eq!(
             cpu.translate(0x1234, Access::Read, 1).unwrap_err().cause,
             13
@@ -552,9 +555,7 @@ mod tests {
             0x8010_1000,
             0x8010_2000,
         );
-        cpu.satp = (8 << 60) | (root >> 12);
-        cpu.prv = prv::S;
-        cpu.update_mmu_idx();
+        sv39_s_mode(cpu, root);
         assert_eq!(cpu.translate(0x4000_0010, Access::Read, 8), Ok(0x8020_0010));
         assert_eq!(cpu.translate(0x4000_1010, Access::Read, 8), Ok(0x8020_1010));
     }
