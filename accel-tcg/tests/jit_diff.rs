@@ -794,3 +794,112 @@ fn same_base_accesses_across_pages_match() {
         }
     }
 }
+
+/// FP operations run with fflags cleared before each one (`csrrw x5, fflags, x0` after it
+/// collects and clears the flags): translated code takes the host result when an exactness
+/// test shows no flag is raised, so exact, inexact, underflowing, overflowing, invalid and
+/// divide-by-zero cases, and operands near the tests' exponent bounds, must give tier 0's
+/// results and flags.
+fn fp_flags_program(double: bool, sv39: bool) -> Program {
+    let d = |v: f64| v.to_bits();
+    let sp = |v: f32| 0xffff_ffff_0000_0000 | v.to_bits() as u64;
+    let v = |x: f64| if double { d(x) } else { sp(x as f32) };
+    let tiny = if double {
+        2f64.powi(-1000)
+    } else {
+        2f64.powi(-120)
+    };
+    let small = if double {
+        2f64.powi(-965)
+    } else {
+        2f64.powi(-100)
+    };
+    let pairs: Vec<(u64, u64)> = vec![
+        (v(1.0), v(2.0)),
+        (v(3.0), v(0.5)),
+        (v(6.0), v(3.0)),
+        (v(4.0), v(4.0)),
+        (v(1.0), v(3.0)),
+        (v(0.1), v(0.2)),
+        (v(2.0), v(1e-30)),
+        (v(1e300), v(1e300)),
+        (v(tiny), v(tiny)),
+        (v(tiny), v(3.0)),
+        (v(small), v(small)),
+        (v(small), v(0.75)),
+        (v(small * 3.0), v(3.0)),
+        (v(1.5), v(tiny)),
+        (v(-4.0), v(2.0)),
+        (v(0.0), v(0.0)),
+        (v(1.0), v(0.0)),
+        (v(f64::INFINITY), v(f64::INFINITY)),
+        (v(f64::NAN), v(1.0)),
+        (if double { 1 } else { sp(f32::from_bits(1)) }, v(1.0)), // smallest subnormal
+        (v(1.0 + 2f64.powi(-20)), v(1.0 - 2f64.powi(-20))),
+        (v(12345.0), v(0.0078125)),
+    ];
+    let (f7_add, f3_mem) = if double { (0x01, 3) } else { (0x00, 2) };
+    let mut body = Vec::new();
+    let mut data = vec![0u8; 0x1000];
+    for (k, &(a, b)) in pairs.iter().enumerate() {
+        let at = 16 * k;
+        data[at..at + 8].copy_from_slice(&a.to_le_bytes());
+        data[at + 8..at + 16].copy_from_slice(&b.to_le_bytes());
+    }
+    let out = 0x400;
+    let mut o = out;
+    for k in 0..pairs.len() {
+        let at = 16 * k as i32;
+        body.push(i(at, 8, f3_mem, 1, 0x07)); // fld/flw f1
+        body.push(i(at + 8, 8, f3_mem, 2, 0x07)); // fld/flw f2
+                                                  // fadd, fsub, fmul, fdiv, fsqrt (rs2 = 0), rm = RNE.
+        for f7 in [0x00, 0x04, 0x08, 0x0c, 0x2c] {
+            let rs2 = if f7 == 0x2c { 0 } else { 2 };
+            body.push(csr(0x001, 0, 1, 0)); // csrw fflags, x0
+            body.push(r(f7 | f7_add, rs2, 1, 0, 3, 0x53));
+            body.push(csr(0x001, 0, 1, 5)); // csrrw x5, fflags, x0
+            body.push(s_(o, 3, 8, f3_mem)); // fsd/fsw f3
+            body.push(s(o + 8, 5, 8, 3, 0x23)); // sd x5
+            o += 16;
+        }
+    }
+    assert!(o < 0x1000);
+    let mut x = [0u64; 32];
+    x[8] = DATA;
+    x[9] = DEV;
+    Program {
+        body,
+        x,
+        f: [0; 32],
+        data,
+        sv39,
+        extra: Vec::new(),
+    }
+}
+
+/// An FP store `fs{w,d} f{rs2}, imm(x{rs1})`.
+fn s_(imm: i32, rs2: u32, rs1: u32, f3: u32) -> u32 {
+    s(imm, rs2, rs1, f3, 0x27)
+}
+
+#[test]
+fn fp_flags_with_nx_clear_match() {
+    for double in [true, false] {
+        for sv39 in [false, true] {
+            let p = fp_flags_program(double, sv39);
+            let reference = run(&p, None, false);
+            assert!(
+                reference.exit.contains("HostStop"),
+                "reference: {}",
+                reference.exit
+            );
+            for (th, full) in [(1, false), (1, true), (2, true)] {
+                let got = run(&p, Some(th), full);
+                assert_eq!(
+                    got, reference,
+                    "double {double} sv39 {sv39} threshold {th} optimised {full}: tiers differ"
+                );
+            }
+        }
+    }
+}

@@ -28,8 +28,10 @@ use crate::decode::{Insn, Op};
 use crate::jit::{helpers, JcEntry, JitCpu, JC_SIZE};
 use crate::mmu::{Tlb, TlbEntry, TLB_FOLD_SHIFT, TLB_SIZE};
 
+mod fp_exact;
 mod loops;
 mod mem;
+use fp_exact::{Exact, ExactOp};
 use loops::{Loops, Traffic};
 use mem::Probe;
 
@@ -1134,16 +1136,32 @@ impl<'a, 'd> Emitter<'a, 'd> {
         fast: Value,
         xsrc: bool,
         xdest: bool,
+        exact: Option<Exact>,
     ) -> Flow {
         let tmp = self.b.declare_var(types::I64);
         let fastb = self.b.create_block();
         let slow = self.b.create_block();
         self.b.set_cold_block(slow);
         let join = self.b.create_block();
-        self.b.ins().brif(ok, fastb, &[], slow, &[]);
+        // When `ok` fails (NX clear, or an unusual result), an exactness test may still show
+        // that the host result raises no flag (see `fp_exact.rs`).
+        let second = match exact {
+            Some(_) => self.b.create_block(),
+            None => slow,
+        };
+        self.b.ins().brif(ok, fastb, &[], second, &[]);
         self.b.switch_to_block(fastb);
         self.b.def_var(tmp, fast);
         self.b.ins().jump(join, &[]);
+        if let Some(x) = exact {
+            self.b.switch_to_block(second);
+            let ok2 = self.exact_ok(&x);
+            let fast2 = self.b.create_block();
+            self.b.ins().brif(ok2, fast2, &[], slow, &[]);
+            self.b.switch_to_block(fast2);
+            self.b.def_var(tmp, fast);
+            self.b.ins().jump(join, &[]);
+        }
         self.b.switch_to_block(slow);
         let (a, b, c) = if xsrc {
             let a = self.x(i.rs1);
@@ -1260,7 +1278,22 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 let p = self.plain_result(bits, true);
                 let nx = self.nx_set();
                 let ok = self.b.ins().band(p, nx);
-                Some(self.fast_or_fp_helper(gi, i, ok, bits, false, false))
+                let exact = exact_op(i.op)
+                    .filter(|&op| self.exact_possible(op))
+                    .map(|op| {
+                        let abits = self.f(r1);
+                        Exact {
+                            op,
+                            a,
+                            b,
+                            r,
+                            abits,
+                            rbits: bits,
+                            double: true,
+                            pre: None,
+                        }
+                    });
+                Some(self.fast_or_fp_helper(gi, i, ok, bits, false, false, exact))
             }
             FaddS | FsubS | FmulS | FdivS | FsqrtS | FmaddS | FmsubS | FnmsubS | FnmaddS if rne => {
                 let is_fma = matches!(i.op, FmaddS | FmsubS | FnmsubS | FnmaddS);
@@ -1302,13 +1335,26 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 let bits = self.b.ins().uextend(types::I64, bits);
                 let p = self.plain_result(bits, false);
                 let nx = self.nx_set();
+                let pre = ok;
                 let ok = self.b.ins().band(ok, p);
                 let ok = self.b.ins().band(ok, nx);
                 let boxed = self
                     .b
                     .ins()
                     .bor_imm_s(bits, 0xffff_ffff_0000_0000u64 as i64);
-                Some(self.fast_or_fp_helper(gi, i, ok, boxed, false, false))
+                let exact = exact_op(i.op)
+                    .filter(|&op| self.exact_possible(op))
+                    .map(|op| Exact {
+                        op,
+                        a,
+                        b,
+                        r,
+                        abits: ra,
+                        rbits: bits,
+                        double: false,
+                        pre: Some(pre),
+                    });
+                Some(self.fast_or_fp_helper(gi, i, ok, boxed, false, false, exact))
             }
             FsgnjD | FsgnjnD | FsgnjxD => {
                 let a = self.f(r1);
@@ -1375,7 +1421,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 let c = self.b.ins().fcmp(cc, a, b);
                 let v = self.bool64(c);
                 let ord = self.b.ins().fcmp(FloatCC::Ordered, a, b);
-                Some(self.fast_or_fp_helper(gi, i, ord, v, false, true))
+                Some(self.fast_or_fp_helper(gi, i, ord, v, false, true, None))
             }
             FcvtDW | FcvtDL if rne => {
                 let a = self.x(r1);
@@ -1393,7 +1439,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                     return Some(Flow::Next);
                 }
                 let ok = self.nx_set();
-                Some(self.fast_or_fp_helper(gi, i, ok, bits, true, false))
+                Some(self.fast_or_fp_helper(gi, i, ok, bits, true, false, None))
             }
             _ => None,
         }
@@ -1505,6 +1551,19 @@ impl<'a, 'd> Emitter<'a, 'd> {
         self.sync_state(pc);
         let ia = (self.d.insns_addr + (gi * size_of::<Insn>()) as u64) | MISS_TAG;
         self.ret(ia as i64);
+    }
+}
+
+/// The operation an FP instruction's exactness test checks (not fused multiply-adds).
+fn exact_op(op: Op) -> Option<ExactOp> {
+    use Op::*;
+    match op {
+        FaddD | FaddS => Some(ExactOp::Add),
+        FsubD | FsubS => Some(ExactOp::Sub),
+        FmulD | FmulS => Some(ExactOp::Mul),
+        FdivD | FdivS => Some(ExactOp::Div),
+        FsqrtD | FsqrtS => Some(ExactOp::Sqrt),
+        _ => None,
     }
 }
 
