@@ -747,7 +747,7 @@ fn same_base_program(start: u64, step: i32, sv39: bool) -> Program {
     x[9] = DEV;
     x[base as usize] = start;
     for (r, v) in x.iter_mut().enumerate().skip(11).take(6) {
-        *v = 0x1111_1111_1111_1111 * r as u64;
+        *v = 0x1111_1111_1111_1111u64.wrapping_mul(r as u64);
     }
     let pattern =
         |n: usize| -> Vec<u8> { (0..n).map(|k| (k as u8).wrapping_mul(37) ^ 0x5a).collect() };
