@@ -240,6 +240,8 @@ struct Emitter<'a, 'd> {
     probes: Vec<Probe>,
     /// Index of the guest block being emitted.
     cur_bi: usize,
+    /// The quick tier's copy of `cpu` in the current Cranelift block (see `cpu_here`).
+    cpu_copy: Option<(Block, Value)>,
     /// Registers read or written (loaded at entry).
     ux: u32,
     uf: u32,
@@ -305,6 +307,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
             loops: Loops::default(),
             probes: Vec::new(),
             cur_bi: 0,
+            cpu_copy: None,
             ux,
             uf,
             by_off: HashMap::new(),
@@ -321,6 +324,28 @@ impl<'a, 'd> Emitter<'a, 'd> {
         e
     }
 
+    /// The CPU pointer for use in the current Cranelift block. The quick tier's register
+    /// allocator keeps a value that is live across blocks in a stack slot and reloads it at
+    /// every use; with guest registers in memory every guest register access uses the pointer,
+    /// so that tier takes one copy per block (one reload) instead.
+    fn cpu_here(&mut self) -> Value {
+        if !self.d.regs_in_memory {
+            return self.cpu;
+        }
+        let cur = self.b.current_block();
+        match self.cpu_copy {
+            Some((blk, v)) if Some(blk) == cur => v,
+            _ => {
+                // `x & -1`, not `x + 0` (which folds into address modes and disappears).
+                let v = self.b.ins().band_imm_s(self.cpu, -1);
+                if let Some(blk) = cur {
+                    self.cpu_copy = Some((blk, v));
+                }
+                v
+            }
+        }
+    }
+
     fn iconst(&mut self, v: i64) -> Value {
         self.b.ins().iconst(types::I64, v)
     }
@@ -329,9 +354,10 @@ impl<'a, 'd> Emitter<'a, 'd> {
         if r & 31 == 0 {
             self.iconst(0)
         } else if self.d.regs_in_memory {
+            let cpu = self.cpu_here();
             self.b
                 .ins()
-                .load(types::I64, trusted(), self.cpu, X_OFF + 8 * (r & 31) as i32)
+                .load(types::I64, trusted(), cpu, X_OFF + 8 * (r & 31) as i32)
         } else {
             self.b.use_var(self.xv[(r & 31) as usize])
         }
@@ -341,9 +367,10 @@ impl<'a, 'd> Emitter<'a, 'd> {
         self.probes.retain(|p| p.base != r & 31);
         if r & 31 == 0 {
         } else if self.d.regs_in_memory {
+            let cpu = self.cpu_here();
             self.b
                 .ins()
-                .store(trusted(), v, self.cpu, X_OFF + 8 * (r & 31) as i32);
+                .store(trusted(), v, cpu, X_OFF + 8 * (r & 31) as i32);
         } else {
             self.wx |= 1 << (r & 31);
             self.b.def_var(self.xv[(r & 31) as usize], v);
@@ -352,9 +379,10 @@ impl<'a, 'd> Emitter<'a, 'd> {
 
     fn f(&mut self, r: u8) -> Value {
         if self.d.regs_in_memory {
+            let cpu = self.cpu_here();
             self.b
                 .ins()
-                .load(types::I64, trusted(), self.cpu, F_OFF + 8 * (r & 31) as i32)
+                .load(types::I64, trusted(), cpu, F_OFF + 8 * (r & 31) as i32)
         } else {
             self.b.use_var(self.fv[(r & 31) as usize])
         }
@@ -362,9 +390,10 @@ impl<'a, 'd> Emitter<'a, 'd> {
 
     fn set_f(&mut self, r: u8, v: Value) {
         if self.d.regs_in_memory {
+            let cpu = self.cpu_here();
             self.b
                 .ins()
-                .store(trusted(), v, self.cpu, F_OFF + 8 * (r & 31) as i32);
+                .store(trusted(), v, cpu, F_OFF + 8 * (r & 31) as i32);
         } else {
             self.wf |= 1 << (r & 31);
             self.b.def_var(self.fv[(r & 31) as usize], v);
@@ -375,7 +404,8 @@ impl<'a, 'd> Emitter<'a, 'd> {
     /// address until an exit stores a new one, so it is read where needed rather than kept in
     /// a host register across the region.
     fn pc_at(&mut self, off: i64) -> Value {
-        let vpc = self.b.ins().load(types::I64, trusted(), self.cpu, PC_OFF);
+        let cpu = self.cpu_here();
+        let vpc = self.b.ins().load(types::I64, trusted(), cpu, PC_OFF);
         self.b.ins().iadd_imm_s(vpc, off)
     }
 
@@ -498,10 +528,8 @@ impl<'a, 'd> Emitter<'a, 'd> {
     /// itself close the loop: one taken branch per iteration.
     fn limit_check(&mut self, off: i64) {
         // Read from memory each time (a folded memory operand) rather than held in a register.
-        let limit = self
-            .b
-            .ins()
-            .load(types::I64, trusted(), self.cpu, LIMIT_OFF);
+        let cpu = self.cpu_here();
+        let limit = self.b.ins().load(types::I64, trusted(), cpu, LIMIT_OFF);
         let stop = if self.k == -1 {
             // The branch ends the block: `icnt - 1 >= limit`, i.e. `icnt > limit` (`icnt` is at
             // least the block's length, so the subtraction cannot wrap).
@@ -1529,7 +1557,8 @@ impl<'a, 'd> Emitter<'a, 'd> {
         let off = self.b.ins().iadd(idx16, x2);
         let base = TLB_OFF + mode_data_idx(self.d.mode) * size_of::<Tlb>();
         let off = self.b.ins().iadd_imm_s(off, base as i64);
-        self.b.ins().iadd(self.cpu, off)
+        let cpu = self.cpu_here();
+        self.b.ins().iadd(cpu, off)
     }
 
     fn write_dest(&mut self, dest: Dest, v: Value) {
