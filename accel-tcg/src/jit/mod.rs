@@ -113,6 +113,8 @@ pub struct JitStats {
     pub dispatched_entries: u64,
     /// Regions recompiled at the full optimisation level because they stayed hot.
     pub upgrades: u64,
+    /// Compile requests dropped unserved (they waited behind too many newer ones).
+    pub compiles_dropped: u64,
     /// Exit slots linked by the dispatcher.
     pub links: u64,
     /// Instructions translated code handed to tier 0 (TLB misses, system instructions, CSRs,
@@ -562,8 +564,8 @@ impl JitState {
         cpu.jit.stats.cache_flushes += 1;
     }
 
-    /// Installs compiled code for pending request `id`.
-    fn install(&mut self, cpu: &mut Cpu, id: u64, code: Result<Vec<u8>, String>, t: Duration) {
+    /// Installs compiled code for pending request `id` (or handles its failure or drop).
+    fn install(&mut self, cpu: &mut Cpu, id: u64, outcome: worker::Outcome, t: Duration) {
         cpu.jit.stats.compile_time += t;
         let Some(p) = self.pending.remove(&id) else {
             return;
@@ -603,9 +605,29 @@ impl JitState {
             }
             return;
         }
-        let code = match code {
-            Ok(c) => c,
-            Err(e) => {
+        let code = match outcome {
+            worker::Outcome::Code(c) => c,
+            worker::Outcome::Dropped => {
+                // Not compiled: the entry may turn hot and be requested again.
+                cpu.jit.stats.compiles_dropped += 1;
+                match old {
+                    None => {
+                        self.regions.remove(&p.key);
+                    }
+                    Some((code, level)) => {
+                        self.regions.insert(
+                            p.key,
+                            Entry::Ready {
+                                code,
+                                level,
+                                upgrade: None,
+                            },
+                        );
+                    }
+                }
+                return;
+            }
+            worker::Outcome::Failed(e) => {
                 log::debug!("jit: region {:#x} failed to compile: {e}", p.key.0);
                 cpu.jit.stats.compile_failures += 1;
                 if old.is_none() {
@@ -672,8 +694,8 @@ impl JitState {
         if self.pending.is_empty() {
             return;
         }
-        while let Some(r) = self.worker.as_ref().and_then(|w| w.try_result()) {
-            self.install(cpu, r.id, r.code, r.time);
+        while let Some(r) = self.worker.as_mut().and_then(|w| w.try_result()) {
+            self.install(cpu, r.id, r.outcome, r.time);
         }
     }
 
@@ -731,13 +753,16 @@ impl JitState {
                 generation: self.generation,
             },
         );
-        if let Some(w) = &self.worker {
+        if let Some(w) = &mut self.worker {
             if w.submit(id, level, desc.clone()) {
                 return;
             }
         }
         let t0 = Instant::now();
-        let code = self.translator.compile(self.isas.get(level), &desc);
+        let code = match self.translator.compile(self.isas.get(level), &desc) {
+            Ok(c) => worker::Outcome::Code(c),
+            Err(e) => worker::Outcome::Failed(e),
+        };
         self.install(cpu, id, code, t0.elapsed());
     }
 

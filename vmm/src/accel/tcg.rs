@@ -39,7 +39,8 @@ pub fn run(machine: Machine, opts: RunOptions) -> Result<GuestExit, VmmError> {
         );
         if jit {
             eprintln!(
-                "vmm: jit: {} regions compiled ({} instructions, {} failed, {} recompiled optimised) \
+                "vmm: jit: {} regions compiled ({} instructions, {} failed, {} recompiled optimised, \
+                 {} requests dropped) \
                  in {:.3}s, {} cache \
                  flushes, {} invalidations, {} chained vs {} dispatched entries, {} instructions \
                  ({:.1}%) run translated",
@@ -47,6 +48,7 @@ pub fn run(machine: Machine, opts: RunOptions) -> Result<GuestExit, VmmError> {
                 j.insns_compiled,
                 j.compile_failures,
                 j.upgrades,
+                j.compiles_dropped,
                 j.compile_time.as_secs_f64(),
                 j.cache_flushes,
                 j.invalidations,
