@@ -16,6 +16,9 @@ pub const MAX_BLOCK_INSNS: usize = 64;
 /// When the block cache holds this many blocks it is flushed (bounds host memory).
 pub const MAX_CACHED_BLOCKS: usize = 1 << 18;
 const JUMP_CACHE_SIZE: usize = 4096;
+/// Executions a hot block runs on tier 0 without asking the JIT dispatcher again after it
+/// found the block's code still being compiled.
+const PENDING_BACKOFF: u32 = 32;
 /// Instructions between timer polls in host-clock mode.
 const POLL_INTERVAL: u64 = 4096;
 
@@ -431,6 +434,12 @@ impl Cpu {
                                     return RunExit::Semihosting(code);
                                 }
                                 continue;
+                            }
+                            if std::mem::take(&mut self.jit.pending_seen) {
+                                // Its code is being compiled: ask again in a while (a Linux
+                                // boot asked a million times, mostly in vain, before this).
+                                let gate = self.jit.threshold().saturating_sub(1);
+                                b.hot.set(gate.saturating_sub(PENDING_BACKOFF));
                             }
                         }
                     }

@@ -143,6 +143,9 @@ pub struct JitCpu {
     /// Virtual pages whose translation was flushed (`sfence.vma` with an address): links and
     /// jump-cache entries into them are stale.
     pub(crate) flushed_pages: Vec<u64>,
+    /// Set when the dispatcher found the entry it was asked about still being compiled (tier 0
+    /// then leaves that block alone for a while instead of asking on every execution).
+    pub(crate) pending_seen: bool,
     /// `fence.i` or similar: drop every region.
     pub(crate) flush_all: bool,
     /// Tier-0 blocks (by physical address) removed since the last dispatch.
@@ -164,6 +167,7 @@ impl Default for JitCpu {
             enabled: false,
             flush_links: false,
             flushed_pages: Vec::new(),
+            pending_seen: false,
             flush_all: false,
             removed_blocks: Vec::new(),
             config: JitConfigOpt::default(),
@@ -797,6 +801,10 @@ impl JitState {
                     },
                 };
                 Some(code)
+            }
+            Some(Entry::Pending(_)) => {
+                cpu.jit.pending_seen = true;
+                None
             }
             Some(_) => None,
             None => {
