@@ -236,7 +236,7 @@ struct Emitter<'a, 'd> {
     dirty_in: Vec<(u32, u32)>,
     /// The region's loops (register split at loop boundaries).
     loops: Loops,
-    /// TLB probes of the current guest block that later accesses may reuse (see `mem.rs`).
+    /// Cached TLB probes that accesses may reuse (see `mem.rs`).
     probes: Vec<Probe>,
     /// Index of the guest block being emitted.
     cur_bi: usize,
@@ -364,7 +364,6 @@ impl<'a, 'd> Emitter<'a, 'd> {
     }
 
     fn set_x(&mut self, r: u8, v: Value) {
-        self.probes.retain(|p| p.base != r & 31);
         if r & 31 == 0 {
         } else if self.d.regs_in_memory {
             let cpu = self.cpu_here();
@@ -714,6 +713,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
             self.by_off.entry(blk.off).or_insert((i, cb));
         }
         self.compute_dirty_in();
+        self.setup_probes();
         let first = self.by_off[&self.d.blocks[0].off].1;
         self.b.ins().jump(first, &[]);
         let d = self.d;
@@ -736,7 +736,6 @@ impl<'a, 'd> Emitter<'a, 'd> {
             self.b.def_var(self.icnt, c);
             self.k = -n;
             self.cur_bi = bi;
-            self.probes.clear();
             (self.wx, self.wf) = if self.d.regs_in_memory {
                 (0, 0)
             } else {
@@ -922,7 +921,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 };
                 let a = self.x(r1);
                 let va = self.b.ins().iadd_imm_s(a, imm);
-                self.load_into(va, size, signed, r1, gi, off, Dest::X(i.rd));
+                self.load_into(va, size, signed, (r1, imm), gi, off, Dest::X(i.rd));
                 self.k += 1;
                 return Flow::Next;
             }
@@ -930,9 +929,9 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 let a = self.x(r1);
                 let va = self.b.ins().iadd_imm_s(a, imm);
                 if i.op == Flw {
-                    self.load_into(va, 4, false, r1, gi, off, Dest::F32(i.rd));
+                    self.load_into(va, 4, false, (r1, imm), gi, off, Dest::F32(i.rd));
                 } else {
-                    self.load_into(va, 8, false, r1, gi, off, Dest::F64(i.rd));
+                    self.load_into(va, 8, false, (r1, imm), gi, off, Dest::F64(i.rd));
                 }
                 self.k += 1;
                 return Flow::Next;
@@ -954,7 +953,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 } else {
                     self.x(r2)
                 };
-                self.store(va, v, size, r1, gi, off);
+                self.store(va, v, size, (r1, imm), gi, off);
                 self.k += 1;
                 return Flow::Next;
             }

@@ -126,6 +126,11 @@ impl Loops {
         }
     }
 
+    /// How many of the loops contain block `b`.
+    pub fn depth(&self, b: usize) -> u32 {
+        self.member.get(b).map_or(0, |m| m.count_ones())
+    }
+
     /// Number of loops found.
     #[cfg(test)]
     pub fn len(&self) -> usize {
@@ -155,6 +160,10 @@ mod tests {
         assert_eq!(l.len(), 2);
         // Inner loop {1}, outer loop {0, 1, 2}.
         assert_eq!(l.member, vec![0b10, 0b11, 0b10]);
+        assert_eq!(
+            (l.depth(0), l.depth(1), l.depth(2), l.depth(9)),
+            (1, 2, 1, 0)
+        );
         assert_eq!(l.untouched[0].0 & (1 << 5), 0);
         assert_ne!(l.untouched[0].0 & (1 << 10), 0);
         assert_eq!(l.untouched[1].0 & (1 << 10), 0);

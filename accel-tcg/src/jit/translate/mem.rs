@@ -1,16 +1,19 @@
-//! Guest loads and stores: inline softmmu TLB probes, and reuse of a probe by later accesses
-//! through the same base register.
+//! Guest loads and stores: inline softmmu TLB probes, and reuse of earlier probes.
 //!
 //! A probe compares the TLB entry's tag (the page address, zero low bits; a never-matching
 //! value when the fast path is not allowed) with `va & (PAGE_MASK | (size - 1))`: equal means
 //! same page and aligned. After a hit, the tag and the host addend stay valid until translated
 //! code is left (TLB fills and flushes happen only in the dispatcher or on tier 0), so a later
-//! access of the same kind (load or store) can compare its own masked address with the cached
-//! tag instead of indexing the TLB again; a different page or a misaligned access fails the
-//! compare and takes the full probe (then the TLB miss exit), so page crossings are exact.
-//! Reuse is tried for accesses through the same base register while it is unchanged within one
-//! guest block (unrolled loops: `ld a5, 0(a4)`, `ld a3, 8(a4)`, ...), where it almost always
-//! hits.
+//! access of the same kind (load or store) can compare its own masked address with a cached tag
+//! instead of indexing the TLB; a different page or a misaligned access fails the compare and
+//! takes the full probe (then the TLB miss exit), so page crossings are exact whatever the
+//! cache holds.
+//!
+//! The cache has a few slots for the whole region (held in variables, so a loop's next pass
+//! sees the pages its previous pass used), for the accesses of its innermost loops, keyed by
+//! base register, kind and the 4 KiB bucket of the offset: accesses through one base register mostly stay on one page (unrolled loops:
+//! `ld a5, 0(a4)`, `ld a3, 8(a4)`, ...; a pointer walking a buffer; a table base plus a small
+//! index). A slot starts with a tag no address matches.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, Block, InstBuilder, Value};
@@ -19,15 +22,18 @@ use cranelift_frontend::Variable;
 use super::{guest_mem, trusted, Dest, Emitter, TLBE_ADDEND, TLBE_READ, TLBE_WRITE};
 use crate::mmu::PAGE_MASK;
 
-/// Cached probes per guest block (each holds two values live: tag and addend).
+/// Cache slots per region (each holds two values live across the region: tag and addend).
 const MAX_PROBES: usize = 3;
 
-/// A TLB probe that hit, reusable by later accesses of the same kind through `base`.
+/// A cache slot: the last TLB probe that hit for accesses of one kind through `base` with
+/// offsets in one 4 KiB bucket.
 pub(super) struct Probe {
-    /// The base register of the probed access (5 bits).
-    pub base: u8,
+    /// The base register (5 bits).
+    base: u8,
+    /// `offset >> 12`.
+    bucket: i64,
     /// Probed for stores (else loads).
-    pub write: bool,
+    write: bool,
     /// The matched tag (page address).
     tag: Variable,
     /// The entry's host addend.
@@ -51,7 +57,72 @@ impl Op {
     }
 }
 
+/// The slot key of a memory instruction (base register, offset bucket, store), if it is one.
+fn key_of(i: &crate::decode::Insn, fs: bool) -> Option<(u8, i64, bool)> {
+    use crate::decode::Op::*;
+    let write = match i.op {
+        Lb | Lh | Lw | Ld | Lbu | Lhu | Lwu => false,
+        Flw | Fld if fs => false,
+        Sb | Sh | Sw | Sd => true,
+        Fsw | Fsd if fs => true,
+        _ => return None,
+    };
+    Some((i.rs1 & 31, i.imm >> 12, write))
+}
+
 impl Emitter<'_, '_> {
+    /// Creates the cache slots (in the entry block: their variables start with a tag no address
+    /// matches) for the first distinct keys of the region's memory instructions. Not in the
+    /// quick tier (registers in memory): fewer live values for its simple register allocator.
+    pub(super) fn setup_probes(&mut self) {
+        if self.d.regs_in_memory {
+            return;
+        }
+        let fs = super::mode_fs_dirty(self.d.mode);
+        let d = self.d;
+        // Only for the accesses of the innermost loops: a slot's two values are live across
+        // the whole region, and in the loops that do not use it they only add spills.
+        let owned = |bi: usize| self.by_off.get(&d.blocks[bi].off).map(|&(o, _)| o) == Some(bi);
+        let depth = (0..d.blocks.len())
+            .filter(|&bi| owned(bi))
+            .map(|bi| self.loops.depth(bi))
+            .max()
+            .unwrap_or(0);
+        for (bi, blk) in d.blocks.iter().enumerate() {
+            if !owned(bi) || self.loops.depth(bi) != depth {
+                continue;
+            }
+            for i in &blk.insns {
+                let Some((base, bucket, write)) = key_of(i, fs) else {
+                    continue;
+                };
+                if self.probes.len() >= MAX_PROBES {
+                    return;
+                }
+                if self
+                    .probes
+                    .iter()
+                    .any(|p| p.base == base && p.bucket == bucket && p.write == write)
+                {
+                    continue;
+                }
+                let tag = self.b.declare_var(types::I64);
+                let addend = self.b.declare_var(types::I64);
+                let never = self.b.ins().iconst(types::I64, -1);
+                let zero = self.b.ins().iconst(types::I64, 0);
+                self.b.def_var(tag, never);
+                self.b.def_var(addend, zero);
+                self.probes.push(Probe {
+                    base,
+                    bucket,
+                    write,
+                    tag,
+                    addend,
+                });
+            }
+        }
+    }
+
     /// Emits `op` at host address `host`; the loaded value for a load.
     fn access_at(&mut self, host: Value, op: Op) -> Option<Value> {
         let m = guest_mem();
@@ -81,8 +152,15 @@ impl Emitter<'_, '_> {
     /// at the instruction (global index `gi`, offset `off`). The access is emitted on each
     /// path that found the page (so its address folds into the host instruction); continues
     /// in a new block, with the loaded value for a load.
-    fn guest_access(&mut self, va: Value, op: Op, base: u8, gi: usize, off: i64) -> Option<Value> {
-        let base = base & 31;
+    fn guest_access(
+        &mut self,
+        va: Value,
+        op: Op,
+        (base, imm): (u8, i64),
+        gi: usize,
+        off: i64,
+    ) -> Option<Value> {
+        let (base, bucket) = (base & 31, imm >> 12);
         let write = matches!(op, Op::Store { .. });
         let cmp = self
             .b
@@ -93,7 +171,7 @@ impl Emitter<'_, '_> {
         let cached = self
             .probes
             .iter()
-            .find(|p| p.base == base && p.write == write)
+            .find(|p| p.base == base && p.bucket == bucket && p.write == write)
             .map(|p| (p.tag, p.addend));
         match cached {
             Some((tag, addend)) => {
@@ -114,23 +192,7 @@ impl Emitter<'_, '_> {
                 let c = Some((tag, addend));
                 self.full_probe(va, cmp, op, c, result, done, gi, off, true);
             }
-            None => {
-                // Not in the quick tier (registers in memory): fewer values for its simple
-                // register allocator.
-                let reuse = !self.d.regs_in_memory && self.probes.len() < MAX_PROBES;
-                let cache = reuse.then(|| {
-                    let tag = self.b.declare_var(types::I64);
-                    let addend = self.b.declare_var(types::I64);
-                    self.probes.push(Probe {
-                        base,
-                        write,
-                        tag,
-                        addend,
-                    });
-                    (tag, addend)
-                });
-                self.full_probe(va, cmp, op, cache, result, done, gi, off, false);
-            }
+            None => self.full_probe(va, cmp, op, None, result, done, gi, off, false),
         }
         self.b.switch_to_block(done);
         (!write).then(|| self.b.use_var(result))
@@ -184,14 +246,14 @@ impl Emitter<'_, '_> {
         self.miss_exit(gi, off);
     }
 
-    /// A load of `size` bytes at `va` (base register `base`) into `dest`.
+    /// A load of `size` bytes at `va` (`base`: base register and offset) into `dest`.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn load_into(
         &mut self,
         va: Value,
         size: u8,
         signed: bool,
-        base: u8,
+        base: (u8, i64),
         gi: usize,
         off: i64,
         dest: Dest,
@@ -202,8 +264,16 @@ impl Emitter<'_, '_> {
         }
     }
 
-    /// A store of the low `size` bytes of `v` at `va` (base register `base`).
-    pub(super) fn store(&mut self, va: Value, v: Value, size: u8, base: u8, gi: usize, off: i64) {
+    /// A store of the low `size` bytes of `v` at `va` (`base`: base register and offset).
+    pub(super) fn store(
+        &mut self,
+        va: Value,
+        v: Value,
+        size: u8,
+        base: (u8, i64),
+        gi: usize,
+        off: i64,
+    ) {
         self.guest_access(va, Op::Store { size, v }, base, gi, off);
     }
 }
