@@ -903,3 +903,51 @@ fn fp_flags_with_nx_clear_match() {
         }
     }
 }
+
+/// Loops long enough that translated code stops at its instruction limit (the next timer poll)
+/// inside them, again and again: closed by a conditional branch and by a `jal`, with a forward
+/// branch inside. The exit must land where the closing instruction goes, with its count.
+#[test]
+fn long_loops_stop_at_the_limit_and_match() {
+    let mut body = vec![
+        i(2000, 0, 0, 30, 0x13), // li x30, 2000
+        // loop1:
+        r(0, 30, 11, 0, 11, 0x33), // add x11, x11, x30
+        r(0, 11, 12, 4, 12, 0x33), // xor x12, x12, x11
+        i(1, 30, 7, 13, 0x13),     // andi x13, x30, 1
+        b(8, 0, 13, 0),            // beq x13, x0, +8
+        i(1, 14, 0, 14, 0x13),     // addi x14, x14, 1
+        i(-1, 30, 0, 30, 0x13),    // addi x30, x30, -1
+        b(-24, 0, 30, 1),          // bne x30, x0, loop1
+        i(1500, 0, 0, 29, 0x13),   // li x29, 1500
+        // loop2:
+        i(3, 15, 0, 15, 0x13),     // addi x15, x15, 3
+        r(0, 29, 15, 0, 16, 0x33), // add x16, x15, x29
+        i(-1, 29, 0, 29, 0x13),    // addi x29, x29, -1
+        b(8, 0, 29, 0),            // beq x29, x0, +8 (out)
+        j(-16, 0),                 // jal x0, loop2
+    ];
+    // out:
+    body.push(r(0, 16, 11, 0, 17, 0x33)); // add x17, x11, x16
+    let mut x = [0u64; 32];
+    x[8] = DATA;
+    x[9] = DEV;
+    let p = Program {
+        body,
+        x,
+        f: [0; 32],
+        data: vec![0u8; 0x1000],
+        sv39: false,
+        extra: Vec::new(),
+    };
+    let reference = run(&p, None, false);
+    assert!(reference.exit.contains("HostStop"), "{}", reference.exit);
+    assert!(reference.instret > 20_000);
+    for (th, full) in [(1, false), (2, false), (1, true), (5, true)] {
+        let got = run(&p, Some(th), full);
+        assert_eq!(
+            got, reference,
+            "threshold {th} optimised {full}: tiers differ"
+        );
+    }
+}

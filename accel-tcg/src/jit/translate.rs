@@ -519,23 +519,25 @@ impl<'a, 'd> Emitter<'a, 'd> {
         target <= from && self.by_off.contains_key(&target)
     }
 
-    /// Before a jump or branch at `off` that may close a loop: `if instret >= limit { exit
-    /// before the instruction }`. The limit is the next timer poll (at most 4096 instructions
+    /// At a jump or branch that may close a loop, once it is counted: `if instret - 1 >= limit
+    /// { exit }`, the exit going where the instruction goes (`taken`, or `next` when its
+    /// condition `c` is false). The limit is the next timer poll (at most 4096 instructions
     /// away), so a loop also notices the attention flag (checked at every region entry) within
     /// that many instructions; every pass of a loop retires at least the branch, so the check
-    /// eventually fires. Checking before the branch (not on the back-edge) lets the branch
-    /// itself close the loop: one taken branch per iteration.
-    fn limit_check(&mut self, off: i64) {
+    /// eventually fires. Checking ahead of the branch (not on the back-edge) lets the branch
+    /// itself close the loop: one taken branch per iteration. Exiting to the loop's head (not
+    /// to the branch) lets the dispatcher see which region the loop's time goes to.
+    fn limit_check(&mut self, taken: i64, cond: Option<(Value, i64)>) {
         // Read from memory each time (a folded memory operand) rather than held in a register.
         let cpu = self.cpu_here();
         let limit = self.b.ins().load(types::I64, trusted(), cpu, LIMIT_OFF);
-        let stop = if self.k == -1 {
-            // The branch ends the block: `icnt - 1 >= limit`, i.e. `icnt > limit` (`icnt` is at
-            // least the block's length, so the subtraction cannot wrap).
+        let stop = if self.k == 0 {
+            // `icnt - 1 >= limit`, i.e. `icnt > limit` (`icnt` counts the branch: no wrap).
             let c = self.b.use_var(self.icnt);
             self.b.ins().icmp(IntCC::UnsignedGreaterThan, c, limit)
         } else {
             let n = self.cur_icnt();
+            let n = self.b.ins().iadd_imm_s(n, -1);
             self.b
                 .ins()
                 .icmp(IntCC::UnsignedGreaterThanOrEqual, n, limit)
@@ -546,7 +548,21 @@ impl<'a, 'd> Emitter<'a, 'd> {
         self.b.ins().brif(stop, out, &[], go, &[]);
         self.b.switch_to_block(out);
         let saved = (self.wx, self.wf);
-        self.exit_static(off, None);
+        match cond {
+            Some((c, next)) => {
+                let t = self.b.create_block();
+                let f = self.b.create_block();
+                self.b.set_cold_block(t);
+                self.b.set_cold_block(f);
+                self.b.ins().brif(c, t, &[], f, &[]);
+                self.b.switch_to_block(t);
+                self.exit_static(taken, None);
+                (self.wx, self.wf) = saved;
+                self.b.switch_to_block(f);
+                self.exit_static(next, None);
+            }
+            None => self.exit_static(taken, None),
+        }
         (self.wx, self.wf) = saved;
         self.b.switch_to_block(go);
     }
@@ -558,7 +574,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
     fn new_edge(&mut self, off: i64, slot: usize) -> Edge {
         match self.by_off.get(&off).copied() {
             Some((t, blk)) => {
-                // Back-edges were limit-checked before the branch (`limit_check`).
+                // Back-edges were limit-checked at the branch (`limit_check`).
                 let tr = self.edge_traffic(self.cur_bi, t);
                 if tr.is_empty() {
                     Edge { blk, fill: None }
@@ -862,12 +878,12 @@ impl<'a, 'd> Emitter<'a, 'd> {
             Lui => self.iconst(imm),
             Auipc => self.pc_at(off.wrapping_add(imm)),
             Jal => {
-                if self.is_back_edge(off.wrapping_add(imm), blk.off) {
-                    self.limit_check(off);
-                }
                 let ra = self.pc_at(next);
                 self.set_x(i.rd, ra);
                 self.k += 1;
+                if self.is_back_edge(off.wrapping_add(imm), blk.off) {
+                    self.limit_check(off.wrapping_add(imm), None);
+                }
                 self.flush_k();
                 let e = self.new_edge(off.wrapping_add(imm), 2 * bi);
                 self.b.ins().jump(e.blk, &[]);
@@ -894,13 +910,13 @@ impl<'a, 'd> Emitter<'a, 'd> {
                     Bltu => IntCC::UnsignedLessThan,
                     _ => IntCC::UnsignedGreaterThanOrEqual,
                 };
-                if self.is_back_edge(off.wrapping_add(imm), blk.off) {
-                    self.limit_check(off);
-                }
                 let a = self.x(r1);
                 let b = self.x(r2);
                 let c = self.b.ins().icmp(cc, a, b);
                 self.k += 1;
+                if self.is_back_edge(off.wrapping_add(imm), blk.off) {
+                    self.limit_check(off.wrapping_add(imm), Some((c, next)));
+                }
                 self.flush_k();
                 let t = self.new_edge(off.wrapping_add(imm), 2 * bi);
                 let f = self.new_edge(next, 2 * bi + 1);
