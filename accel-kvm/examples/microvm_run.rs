@@ -9,9 +9,9 @@
 fn main() {
     use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-    use accel_kvm::x86::{CpuFeatureMask, EntryMode, EntryState, X86VcpuConfig};
+    use accel_kvm::x86::{CpuFeatureMask, X86VcpuConfig};
     use accel_kvm::{IoEventSpace, KvmVm, VcpuIo};
-    use boards::x86::{MicroVm, MicroVmConfig, X86Mode};
+    use boards::x86::{MicroVm, MicroVmConfig};
     use vm_memory::{GuestAddress, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion};
 
     let t_main = Instant::now();
@@ -51,30 +51,11 @@ fn main() {
         vm.register_ioeventfd(ev.fd, IoEventSpace::Mmio(ev.addr), Some(ev.datamatch))
             .unwrap_or_else(|e| fail(e.to_string()));
     }
-    let e = board.entry();
-    let entry = EntryState {
-        mode: match e.mode {
-            X86Mode::Long64 => EntryMode::Long64,
-            X86Mode::Protected32 => EntryMode::Protected32,
-        },
-        rip: e.rip,
-        rsp: e.rsp,
-        rsi: e.rsi,
-        rbx: e.rbx,
-        cr3: e.cr3,
-        gdt_base: e.gdt_base,
-        gdt: e.gdt.clone(),
-        code_selector: e.code_selector,
-        data_selector: e.data_selector,
-        tss_selector: e.tss_selector,
-        idt_base: e.idt_base,
-        idt_limit: e.idt_limit,
-    };
     let vcpu = vm.create_vcpu().unwrap_or_else(|e| fail(e.to_string()));
     vcpu.setup_x86(
         &vm,
         &X86VcpuConfig {
-            entry: &entry,
+            entry: board.entry(),
             cpu_count: 1,
             features: &CpuFeatureMask::none(),
         },

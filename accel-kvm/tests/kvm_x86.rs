@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use accel_kvm::x86::{CpuFeatureMask, EntryMode, EntryState, X86VcpuConfig};
+use accel_kvm::x86::{CpuFeatureMask, X86VcpuConfig};
 use accel_kvm::{IoEventSpace, KvmError, KvmVm, RunOutcome, VcpuIo};
-use boards::x86::{MicroVm, MicroVmConfig, X86Entry, X86Mode};
+use boards::x86::{MicroVm, MicroVmConfig, X86Mode};
 use devices::irq::ExitRequest;
 use vm_memory::{GuestAddress, GuestMemoryMmap};
 use vmm_sys_util::eventfd::EventFd;
@@ -82,28 +82,6 @@ impl Serial {
     }
 }
 
-/// The board's entry state in the accelerator's terms (what the vmm does too).
-fn entry_state(e: &X86Entry) -> EntryState {
-    EntryState {
-        mode: match e.mode {
-            X86Mode::Long64 => EntryMode::Long64,
-            X86Mode::Protected32 => EntryMode::Protected32,
-        },
-        rip: e.rip,
-        rsp: e.rsp,
-        rsi: e.rsi,
-        rbx: e.rbx,
-        cr3: e.cr3,
-        gdt_base: e.gdt_base,
-        gdt: e.gdt.clone(),
-        code_selector: e.code_selector,
-        data_selector: e.data_selector,
-        tss_selector: e.tss_selector,
-        idt_base: e.idt_base,
-        idt_limit: e.idt_limit,
-    }
-}
-
 struct Machine {
     board: MicroVm,
     vm: KvmVm,
@@ -143,11 +121,10 @@ fn machine_with(
             .unwrap();
     }
     let vcpu = vm.create_vcpu().unwrap();
-    let entry = entry_state(board.entry());
     vcpu.setup_x86(
         &vm,
         &X86VcpuConfig {
-            entry: &entry,
+            entry: board.entry(),
             cpu_count: 1,
             features,
         },

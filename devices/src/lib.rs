@@ -24,6 +24,7 @@ pub mod i8042;
 pub mod mmio_test;
 pub mod uart_8250;
 pub mod virtio;
+pub mod x86_entry;
 
 pub use bus::{Bus, BusDevice, BusError, SharedDevice};
 pub use irq::{HartInterrupts, IrqLine};

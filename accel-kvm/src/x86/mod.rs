@@ -19,46 +19,7 @@ pub const TSS_ADDR: u64 = 0xfffb_d000;
 /// Guest-physical address of the identity-map page KVM needs on Intel without unrestricted guest.
 pub const IDENTITY_MAP_ADDR: u64 = 0xfffb_c000;
 
-/// The processor mode at the kernel's entry point.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryMode {
-    /// 64-bit long mode with paging on (Linux 64-bit boot protocol; `rsi` = boot_params).
-    Long64,
-    /// 32-bit protected mode with paging off (PVH; `rbx` = `hvm_start_info`).
-    Protected32,
-}
-
-/// The register state at the kernel's entry point. The board has written the GDT (and for
-/// long mode the page tables) into guest memory; this says where and which selectors to load.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EntryState {
-    /// Long mode or 32-bit protected mode.
-    pub mode: EntryMode,
-    /// Entry point.
-    pub rip: u64,
-    /// Stack pointer.
-    pub rsp: u64,
-    /// `rsi` (boot_params for the Linux protocol).
-    pub rsi: u64,
-    /// `rbx` (start_info for PVH).
-    pub rbx: u64,
-    /// Page-table root (long mode only).
-    pub cr3: u64,
-    /// Guest-physical address of the GDT.
-    pub gdt_base: u64,
-    /// The GDT's descriptors, as written at `gdt_base`.
-    pub gdt: Vec<u64>,
-    /// Code segment selector.
-    pub code_selector: u16,
-    /// Data segment selector (DS, ES, FS, GS, SS).
-    pub data_selector: u16,
-    /// Task register selector (a TSS descriptor in `gdt`).
-    pub tss_selector: u16,
-    /// Guest-physical address of the IDT.
-    pub idt_base: u64,
-    /// IDT limit (0: an empty IDT; any exception then shuts the guest down).
-    pub idt_limit: u16,
-}
+pub use devices::x86_entry::{X86Entry, X86Mode};
 
 const CR0_PE: u64 = 1;
 const CR0_ET: u64 = 1 << 4;
@@ -73,7 +34,7 @@ const EFER_LMA: u64 = 1 << 10;
 #[derive(Debug, Clone)]
 pub struct X86VcpuConfig<'a> {
     /// Entry state; only the boot vCPU (id 0) uses it, the others wait for INIT/SIPI.
-    pub entry: &'a EntryState,
+    pub entry: &'a X86Entry,
     /// Number of vCPUs in the VM.
     pub cpu_count: u32,
     /// CPUID features hidden from the guest.
@@ -156,7 +117,7 @@ impl KvmVcpu {
         self.fd.set_lapic(&lapic).map_err(ioctl("KVM_SET_LAPIC"))
     }
 
-    fn set_entry_state(&self, s: &EntryState) -> Result<(), KvmError> {
+    fn set_entry_state(&self, s: &X86Entry) -> Result<(), KvmError> {
         let seg = |sel: u16| -> Result<kvm_segment, KvmError> {
             let d = s.gdt.get(usize::from(sel >> 3)).copied().ok_or_else(|| {
                 KvmError::CpuFeatures(format!("selector {sel:#x} is outside the boot GDT"))
@@ -179,13 +140,13 @@ impl KvmVcpu {
         sregs.idt.limit = s.idt_limit;
         sregs.cr0 = (sregs.cr0 | CR0_PE | CR0_ET) & !(CR0_CD | CR0_NW);
         match s.mode {
-            EntryMode::Long64 => {
+            X86Mode::Long64 => {
                 sregs.cr3 = s.cr3;
                 sregs.cr4 |= CR4_PAE;
                 sregs.cr0 |= CR0_PG;
                 sregs.efer |= EFER_LME | EFER_LMA;
             }
-            EntryMode::Protected32 => {
+            X86Mode::Protected32 => {
                 sregs.cr0 &= !CR0_PG;
                 sregs.cr4 = 0;
                 sregs.efer = 0;

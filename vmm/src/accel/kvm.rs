@@ -56,36 +56,14 @@ mod x86 {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use accel_kvm::x86::{CpuFeatureMask, EntryMode, EntryState, X86VcpuConfig};
+    use accel_kvm::x86::{CpuFeatureMask, X86VcpuConfig};
     use accel_kvm::{IoEventSpace, KvmError, KvmVm, RunOutcome, StopHandle, VcpuIo};
-    use boards::x86::{MicroVm, X86Entry, X86Mode};
+    use boards::x86::MicroVm;
     use devices::HartInterrupts;
     use vm_memory::GuestMemoryMmap;
 
     use crate::accel::GuestExit;
     use crate::error::VmmError;
-
-    /// The board's entry state in the accelerator's terms.
-    fn entry_state(e: &X86Entry) -> EntryState {
-        EntryState {
-            mode: match e.mode {
-                X86Mode::Long64 => EntryMode::Long64,
-                X86Mode::Protected32 => EntryMode::Protected32,
-            },
-            rip: e.rip,
-            rsp: e.rsp,
-            rsi: e.rsi,
-            rbx: e.rbx,
-            cr3: e.cr3,
-            gdt_base: e.gdt_base,
-            gdt: e.gdt.clone(),
-            code_selector: e.code_selector,
-            data_selector: e.data_selector,
-            tss_selector: e.tss_selector,
-            idt_base: e.idt_base,
-            idt_limit: e.idt_limit,
-        }
-    }
 
     fn setup_err(e: KvmError) -> VmmError {
         VmmError::Accel(format!(
@@ -149,12 +127,11 @@ mod x86 {
             vm.register_ioeventfd(ev.fd, IoEventSpace::Mmio(ev.addr), Some(ev.datamatch))
                 .map_err(setup_err)?;
         }
-        let entry = entry_state(board.entry());
         let vcpu = vm.create_vcpu().map_err(setup_err)?;
         vcpu.setup_x86(
             &vm,
             &X86VcpuConfig {
-                entry: &entry,
+                entry: board.entry(),
                 cpu_count: 1,
                 features,
             },
