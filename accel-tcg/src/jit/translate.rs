@@ -696,12 +696,17 @@ impl<'a, 'd> Emitter<'a, 'd> {
         self.b.switch_to_block(bail);
         self.ret(0);
         self.b.switch_to_block(go);
-        let fl = self
-            .b
-            .ins()
-            .uload8(types::I64, trusted(), self.cpu, FFLAGS_OFF);
-        let nx = self.b.ins().band_imm_s(fl, 1);
-        self.nx = self.b.ins().icmp_imm_s(IntCC::NotEqual, nx, 0);
+        self.nx = if self.uf != 0 {
+            let fl = self
+                .b
+                .ins()
+                .uload8(types::I64, trusted(), self.cpu, FFLAGS_OFF);
+            let nx = self.b.ins().band_imm_s(fl, 1);
+            self.b.ins().icmp_imm_s(IntCC::NotEqual, nx, 0)
+        } else {
+            // No FP instruction (they all name an FP register): never read.
+            self.b.ins().iconst(types::I8, 0)
+        };
         self.b.def_var(self.icnt, instret);
         for r in 0..32u8 {
             if self.d.regs_in_memory {
@@ -747,8 +752,13 @@ impl<'a, 'd> Emitter<'a, 'd> {
             // closing branch (a register move and an extra jump per pass). A two-result
             // instruction stays where it is. (The overflow flag is unused: `instret` does not
             // wrap.)
-            let nv = self.iconst(n);
-            let (c, _) = self.b.ins().uadd_overflow(c, nv);
+            let c = if self.d.regs_in_memory {
+                // The quick tier does not run the optimiser that rematerialises.
+                self.b.ins().iadd_imm_s(c, n)
+            } else {
+                let nv = self.iconst(n);
+                self.b.ins().uadd_overflow(c, nv).0
+            };
             self.b.def_var(self.icnt, c);
             self.k = -n;
             self.cur_bi = bi;
