@@ -275,14 +275,7 @@ mod x86 {
         let mut quick_resets = 0;
         loop {
             let ram = memory::create(&regions, &r.mem)?;
-            note(
-                r.verbose,
-                &format!(
-                    "{} ({} pages)",
-                    ram.description,
-                    memory::human(ram.page_size)
-                ),
-            );
+            note(r.verbose, &ram.summary());
             let cfg = config(args, r, &o, serial_out.clone())?;
             let board = Arc::new(MicroVm::new(cfg, &ram.mem).map_err(|e| {
                 let fix = if e.to_string().contains("loading kernel") {

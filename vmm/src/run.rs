@@ -222,14 +222,7 @@ pub fn run(args: &RunArgs, verbose: u8, stop: Arc<StopState>) -> Result<i32, Vmm
     let mut _raw = None;
     loop {
         let ram = memory::create(&regions, &r.mem)?;
-        note(
-            verbose,
-            &format!(
-                "{} ({} pages)",
-                ram.description,
-                memory::human(ram.page_size)
-            ),
-        );
+        note(verbose, &ram.summary());
         let built = match r.board.name {
             "g233" => crate::g233::build(&r, ram.mem, Box::new(serial_out.clone()))?,
             other => return Err(VmmError::Board(format!("board {other} has no run support"))),
