@@ -584,4 +584,25 @@ mod tests {
         assert!(s.upgrades >= 1, "{s:?}");
         assert!(s.jit_insns > 500_000, "{s:?}");
     }
+
+    #[test]
+    fn quick_regions_that_only_chain_are_promoted_by_their_own_count() {
+        // A loop across a page boundary: `addi a0, a0, 1` in the last word of the first page,
+        // `blt a0, a1, back` in the next page, so two regions chain into each other and the
+        // dispatcher only sees the timer-poll exits (far fewer than its promotion count).
+        let mut prog = vec![asm::i(0, 0, 0, asm::A0, 0x13), asm::lui(asm::A1, 49)];
+        prog.resize(1023, asm::i(0, 0, 0, 0, 0x13));
+        prog.push(asm::i(1, asm::A0, 0, asm::A0, 0x13));
+        prog.push(asm::b(-4, asm::A1, asm::A0, 4));
+        prog.push(asm::jal(0, 0));
+        let (mut cpu, _hart) = machine(&prog);
+        cpu.set_jit(sync_jit(10));
+        for _ in 0..100 {
+            cpu.run_for(20_000);
+        }
+        assert_eq!(cpu.x[asm::A0 as usize], 49 << 12);
+        let s = cpu.jit_stats();
+        assert!(s.upgrades >= 1, "{s:?}");
+        assert!(s.chained_exits > 100_000, "{s:?}");
+    }
 }

@@ -53,6 +53,11 @@ pub const JC_SIZE: usize = 4096;
 /// than never promoting; at 4096 about 20 regions are recompiled (the boot's few real loops),
 /// while a benchmark loop is promoted after ~16 M instructions (a few milliseconds).
 const PROMOTE_ENTRIES: u64 = 4096;
+/// Entries of a quick region, chained or dispatched (counted by its own code), after which it
+/// is recompiled optimised. Regions that chain into each other in a loop are rarely entered
+/// from the dispatcher, so [`PROMOTE_ENTRIES`] alone left e.g. a sort's partition loop in the
+/// quick tier for good.
+const PROMOTE_REGION_ENTRIES: u64 = 16384;
 /// Page flushes queued for the dispatcher beyond which it clears every link instead.
 const MAX_FLUSHED_PAGES: usize = 32;
 /// Maximum blocks in a region.
@@ -724,9 +729,13 @@ impl JitState {
             flat.extend_from_slice(&b.insns);
         }
         let ninsns = flat.len();
+        // Two exit slots per block, then the entry countdown of quick code.
+        let mut slots = vec![[0u64, mode as u64]; 2 * blocks.len() + 1];
+        let counting = level == OptLevel::Quick && cpu.jit.promote_after != 0;
+        slots[2 * blocks.len()] = [PROMOTE_REGION_ENTRIES, 0];
         let mem = RegionMem {
             insns: flat.into_boxed_slice(),
-            slots: vec![[0u64, mode as u64]; 2 * blocks.len()].into_boxed_slice(),
+            slots: slots.into_boxed_slice(),
         };
         let desc = RegionDesc {
             page_off: (pa & 0xfff) as i64,
@@ -737,6 +746,11 @@ impl JitState {
             jc_addr: self.jc.as_ptr() as u64,
             attention_addr: cpu.hart.attention_flag() as *const _ as u64,
             regs_in_memory: level == OptLevel::Quick,
+            countdown_addr: if counting {
+                mem.slots[2 * blocks.len()].as_ptr() as u64
+            } else {
+                0
+            },
         };
         let id = self.next_id;
         self.next_id += 1;
@@ -887,6 +901,11 @@ impl JitState {
         }
         if cpu.jit.needs_dispatch() {
             self.process_invalidations(cpu);
+            return true;
+        }
+        if ret == translate::PROMOTE_TAG {
+            // The region's entry countdown ran out (it returned before doing anything).
+            self.promote(cpu, cpu.pc, mode_key(cpu));
             return true;
         }
         if ret != 0 {

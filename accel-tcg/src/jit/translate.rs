@@ -67,12 +67,20 @@ pub struct RegionDesc {
     /// instead of Cranelift variables: far less work for the compiler (no SSA values live
     /// across the region, nothing to store at exits), slower code. For the quick tier.
     pub regs_in_memory: bool,
+    /// Address of a countdown of entries (0: none). Each entry, chained or dispatched,
+    /// decrements it; the entry that brings it to zero returns [`PROMOTE_TAG`] instead of
+    /// running (nothing has changed yet), so the dispatcher can have the region recompiled.
+    pub countdown_addr: u64,
 }
 
 /// Bit 0 of a region's return value: the rest is the address of an instruction whose memory
 /// access missed the TLB; the dispatcher executes it on tier 0, then resumes. (Exit slots are
 /// 8-byte aligned, so their addresses never have it.)
 pub const MISS_TAG: u64 = 1;
+
+/// A region's return value asking for it to be recompiled optimised (see
+/// [`RegionDesc::countdown_addr`]); the CPU state is that of the region's entry.
+pub const PROMOTE_TAG: u64 = 2;
 
 /// Data index of a mode key.
 fn mode_data_idx(mode: u32) -> usize {
@@ -696,6 +704,20 @@ impl<'a, 'd> Emitter<'a, 'd> {
         self.b.switch_to_block(bail);
         self.ret(0);
         self.b.switch_to_block(go);
+        if self.d.countdown_addr != 0 {
+            let ca = self.iconst(self.d.countdown_addr as i64);
+            let c = self.b.ins().load(types::I64, trusted(), ca, 0);
+            let c = self.b.ins().iadd_imm_s(c, -1);
+            self.b.ins().store(trusted(), c, ca, 0);
+            let due = self.b.ins().icmp_imm_s(IntCC::Equal, c, 0);
+            let promote = self.b.create_block();
+            self.b.set_cold_block(promote);
+            let run = self.b.create_block();
+            self.b.ins().brif(due, promote, &[], run, &[]);
+            self.b.switch_to_block(promote);
+            self.ret(PROMOTE_TAG as i64);
+            self.b.switch_to_block(run);
+        }
         self.nx = if self.uf != 0 {
             let fl = self
                 .b

@@ -168,6 +168,7 @@ mod tests {
             jc_addr: 0x3000,
             attention_addr: 0x4000,
             regs_in_memory: true,
+            countdown_addr: 0,
         }
     }
 
