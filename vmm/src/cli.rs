@@ -199,7 +199,8 @@ pub struct RunArgs {
     /// tier-0 interpreter (`off`). With -v the JIT's counters are printed at exit.
     #[arg(long, value_enum, value_name = "on|off", default_value = "on")]
     pub jit: OnOff,
-    /// TCG: how many times a code region runs on tier 0 before it is compiled.
+    /// TCG: how many times a code region runs on tier 0 before it is compiled (default 1000;
+    /// lower compiles warm code sooner at the cost of compile time on a second core).
     #[arg(long, value_name = "N")]
     pub jit_threshold: Option<u32>,
     /// microvm: CPUID features to hide from the guest, as removals named like /proc/cpuinfo
@@ -342,6 +343,17 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_states_the_real_jit_threshold_default() {
+        let help = Cli::command()
+            .find_subcommand_mut("run")
+            .expect("run subcommand")
+            .render_long_help()
+            .to_string();
+        let want = format!("(default {};", accel_tcg::jit::DEFAULT_THRESHOLD);
+        assert!(help.contains(&want), "--jit-threshold help must say {want}");
     }
 
     #[test]
