@@ -73,3 +73,23 @@ pub fn vmm_binary() -> Result<PathBuf, String> {
     })
     .clone()
 }
+
+/// Whether the microvm board can run under KVM here (an x86_64 host with a usable
+/// `/dev/kvm`); prints why not, for tests that then skip.
+pub fn kvm_usable() -> bool {
+    if !cfg!(target_arch = "x86_64") {
+        eprintln!("skipping: the microvm board needs an x86_64 host");
+        return false;
+    }
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+    {
+        Ok(_) => true,
+        Err(e) => {
+            eprintln!("skipping: cannot open /dev/kvm: {e}");
+            false
+        }
+    }
+}

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use vmm_tests::{vmm_binary, workspace_root};
+use vmm_tests::{kvm_usable, vmm_binary, workspace_root};
 
 /// Guest RAM for the boot.
 const RAM: u64 = 128 << 20;
@@ -31,24 +31,6 @@ const DISK_SIZE: usize = 1 << 20;
 /// vmm's `--timeout`: a boot to the internal error takes ~20 s on the loaded 2-core
 /// development host, a hardware boot to /init a second or two.
 const GUEST_TIMEOUT_SECS: u64 = 200;
-
-fn kvm_usable() -> bool {
-    if !cfg!(target_arch = "x86_64") {
-        eprintln!("skipping: the microvm board needs an x86_64 host");
-        return false;
-    }
-    match std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/kvm")
-    {
-        Ok(_) => true,
-        Err(e) => {
-            eprintln!("skipping: cannot open /dev/kvm: {e}");
-            false
-        }
-    }
-}
 
 /// The vmlinux: `$VMM_X86_VMLINUX`, or the path `build-kernel.sh` prints.
 fn vmlinux() -> Result<Option<PathBuf>, String> {

@@ -11,29 +11,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use vmm_tests::{vmm_binary, workspace_root};
+use vmm_tests::{kvm_usable, vmm_binary, workspace_root};
 
 /// Host-side limit after which a hung `vmm` is killed.
 const HOST_TIMEOUT: Duration = Duration::from_secs(90);
-
-/// Whether KVM tests can run here; prints why not.
-fn kvm_usable() -> bool {
-    if !cfg!(target_arch = "x86_64") {
-        eprintln!("skipping: the microvm board needs an x86_64 host");
-        return false;
-    }
-    match std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/kvm")
-    {
-        Ok(_) => true,
-        Err(e) => {
-            eprintln!("skipping: cannot open /dev/kvm: {e}");
-            false
-        }
-    }
-}
 
 /// Builds the x86 guests once (`resources/x86/guests/build.sh`) and returns their directory.
 fn guests() -> &'static Path {

@@ -335,6 +335,18 @@ pub fn parse_timeout(s: &str) -> Result<Duration, BadValue> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Parses `vmm run <extra>` (for the tests of the modules that take [`RunArgs`]).
+#[cfg(test)]
+pub(crate) fn test_run_args(extra: &[&str]) -> RunArgs {
+    use clap::Parser;
+    let mut v = vec!["vmm", "run"];
+    v.extend_from_slice(extra);
+    match Cli::try_parse_from(v).unwrap().command {
+        Some(Command::Run(r)) => *r,
+        _ => panic!("run expected"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

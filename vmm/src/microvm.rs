@@ -337,16 +337,7 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    fn args(extra: &[&str]) -> RunArgs {
-        let mut v = vec!["vmm", "run"];
-        v.extend_from_slice(extra);
-        match crate::cli::Cli::try_parse_from(v).unwrap().command {
-            Some(crate::cli::Command::Run(r)) => *r,
-            _ => panic!("run expected"),
-        }
-    }
+    use crate::cli::test_run_args as args;
 
     #[test]
     fn drives_parse() {

@@ -575,6 +575,20 @@ impl JitState {
         cpu.jit.stats.cache_flushes += 1;
     }
 
+    /// Settles entry `key` whose compilation will not be retried: a first compile stays on
+    /// tier 0 for good; an upgrade keeps its `old` code, now counted as final.
+    fn give_up(&mut self, key: (u64, u32), old: Option<*const u8>) {
+        let entry = match old {
+            None => Entry::Failed,
+            Some(code) => Entry::Ready {
+                code,
+                level: OptLevel::Full,
+                upgrade: None,
+            },
+        };
+        self.regions.insert(key, entry);
+    }
+
     /// Installs compiled code for pending request `id` (or handles its failure or drop).
     fn install(&mut self, cpu: &mut Cpu, id: u64, outcome: worker::Outcome, t: Duration) {
         cpu.jit.stats.compile_time += t;
@@ -590,29 +604,17 @@ impl JitState {
             }) if i == id => Some((code, level)),
             _ => return,
         };
-        // An upgrade that cannot be installed leaves the old code in place (not retried).
-        let keep_old = |st: &mut JitState| {
-            if let Some((code, _)) = old {
-                st.regions.insert(
-                    p.key,
-                    Entry::Ready {
-                        code,
-                        level: OptLevel::Full,
-                        upgrade: None,
-                    },
-                );
-            }
-        };
         // The blocks must still be the ones the region was built from.
         let intact = p.generation == self.generation
             && p.blocks
                 .iter()
                 .all(|b| cpu.blocks.get(&b.pa).is_some_and(|c| Rc::ptr_eq(b, c)));
         if !intact {
-            if old.is_none() {
-                self.regions.remove(&p.key);
-            } else {
-                keep_old(self);
+            match old {
+                None => {
+                    self.regions.remove(&p.key);
+                }
+                Some((code, _)) => self.give_up(p.key, Some(code)),
             }
             return;
         }
@@ -641,11 +643,7 @@ impl JitState {
             worker::Outcome::Failed(e) => {
                 log::debug!("jit: region {:#x} failed to compile: {e}", p.key.0);
                 cpu.jit.stats.compile_failures += 1;
-                if old.is_none() {
-                    self.regions.insert(p.key, Entry::Failed);
-                } else {
-                    keep_old(self);
-                }
+                self.give_up(p.key, old.map(|(code, _)| code));
                 return;
             }
         };
@@ -663,11 +661,7 @@ impl JitState {
             Err(e) => {
                 log::warn!("jit: {e}");
                 cpu.jit.stats.compile_failures += 1;
-                if old.is_none() {
-                    self.regions.insert(p.key, Entry::Failed);
-                } else {
-                    keep_old(self);
-                }
+                self.give_up(p.key, old.map(|(code, _)| code));
                 return;
             }
         };
