@@ -16,8 +16,8 @@ use std::mem::{offset_of, size_of};
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
-    types, AbiParam, Block, Function, InstBuilder, MemFlagsData, SigRef, Signature, Type,
-    UserFuncName, Value,
+    types, AbiParam, Block, Function, InstBuilder, MemFlagsData, SigRef, Signature, UserFuncName,
+    Value,
 };
 use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_codegen::{control::ControlPlane, Context};
@@ -25,14 +25,14 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 
 use crate::cpu::Cpu;
 use crate::decode::{Insn, Op};
-use crate::jit::{helpers, JcEntry, JitCpu, JC_SIZE};
+use crate::jit::{JcEntry, JitCpu, JC_SIZE};
 use crate::mmu::{Tlb, TlbEntry, TLB_FOLD_SHIFT, TLB_SIZE};
 
 mod fp_exact;
 mod loops;
 mod mem;
 use fp_exact::{Exact, ExactOp};
-use loops::{Loops, Traffic};
+use loops::{BlockCost, Loops, Regs, Traffic};
 use mem::Probe;
 
 /// One tier-0 block of a region.
@@ -55,7 +55,7 @@ pub struct RegionDesc {
     pub mode: u32,
     /// The blocks; `blocks[0]` is the entry.
     pub blocks: Vec<BlockDesc>,
-    /// Address of the flat instruction array (for [`helpers::exec_insn`]).
+    /// Address of the flat instruction array (for [`super::helpers::exec_insn`]).
     pub insns_addr: u64,
     /// Address of the exit slots: two `[target, mode]` pairs per block (taken, fall-through).
     pub slots_addr: u64,
@@ -112,6 +112,21 @@ const TLBE_WRITE: i32 = offset_of!(TlbEntry, write) as i32;
 const TLBE_ADDEND: i32 = offset_of!(TlbEntry, addend) as i32;
 const _: () = assert!(size_of::<TlbEntry>() == 48);
 const _: () = assert!(size_of::<JcEntry>() == 32);
+
+/// Host registers the register budget leaves to the CPU pointer, the instruction count and
+/// temporaries (three) in every loop.
+const FIXED_HOST_REGS: usize = 5;
+/// The smallest register budget (guest registers a loop keeps in host registers).
+const MIN_REG_BUDGET: usize = 4;
+
+/// Allocatable integer registers of the host (the stack and frame pointers aside).
+fn host_int_regs(isa: &dyn TargetIsa) -> usize {
+    match isa.name() {
+        "x64" => 14,
+        "aarch64" | "riscv64" => 26,
+        _ => 12,
+    }
+}
 
 fn trusted() -> MemFlagsData {
     MemFlagsData::trusted()
@@ -248,6 +263,18 @@ struct Emitter<'a, 'd> {
     probes: Vec<Probe>,
     /// Index of the guest block being emitted.
     cur_bi: usize,
+    /// Registers held in the CPU structure in the current guest block (see `loops.rs`): read
+    /// from memory once per block, written through.
+    res: Regs,
+    /// Resident registers whose current value is in their variable in the current guest block
+    /// (defined earlier on the block's straight-line path).
+    rv: Regs,
+    /// Registers the rest of the current guest block may write (after the instruction being
+    /// emitted): a resident register's write is stored only at its last write in the block
+    /// (until then it is dirty, and exits store it).
+    later_w: Regs,
+    /// Allocatable host integer registers (for the register budget).
+    host_regs: usize,
     /// The quick tier's copy of `cpu` in the current Cranelift block (see `cpu_here`).
     cpu_copy: Option<(Block, Value)>,
     /// Registers read or written (loaded at entry).
@@ -262,7 +289,6 @@ struct Emitter<'a, 'd> {
     /// at once, a register move and an extra jump on every back-edge.)
     k: i64,
     sig_region: SigRef,
-    sig_fp: SigRef,
     /// fflags.NX at region entry (an i8 condition).
     nx: Value,
     /// Whether the host has a fused multiply-add instruction.
@@ -271,21 +297,7 @@ struct Emitter<'a, 'd> {
 
 impl<'a, 'd> Emitter<'a, 'd> {
     fn new(mut b: FunctionBuilder<'a>, isa: &dyn TargetIsa, d: &'d RegionDesc) -> Self {
-        let ptr = isa.pointer_type();
-        let cc = isa.default_call_conv();
         let sig_region = b.import_signature(region_sig(isa));
-        let mk = |params: &[Type], ret: Option<Type>| {
-            let mut s = Signature::new(cc);
-            for &p in params {
-                s.params.push(AbiParam::new(p));
-            }
-            if let Some(r) = ret {
-                s.returns.push(AbiParam::new(r));
-            }
-            s
-        };
-        let i64t = types::I64;
-        let sig_fp = b.import_signature(mk(&[ptr, ptr, i64t, i64t, i64t, i64t, i64t], Some(i64t)));
         let xv = (0..32).map(|_| b.declare_var(types::I64)).collect();
         let fv = (0..32).map(|_| b.declare_var(types::I64)).collect();
         let icnt = b.declare_var(types::I64);
@@ -315,13 +327,16 @@ impl<'a, 'd> Emitter<'a, 'd> {
             loops: Loops::default(),
             probes: Vec::new(),
             cur_bi: 0,
+            res: (0, 0),
+            rv: (0, 0),
+            later_w: (0, 0),
+            host_regs: host_int_regs(isa),
             cpu_copy: None,
             ux,
             uf,
             by_off: HashMap::new(),
             k: 0,
             sig_region,
-            sig_fp,
             nx: Value::from_u32(0),
             fma: isa.has_native_fma(),
         };
@@ -359,51 +374,114 @@ impl<'a, 'd> Emitter<'a, 'd> {
     }
 
     fn x(&mut self, r: u8) -> Value {
-        if r & 31 == 0 {
+        let r = r & 31;
+        if r == 0 {
             self.iconst(0)
         } else if self.d.regs_in_memory {
             let cpu = self.cpu_here();
             self.b
                 .ins()
-                .load(types::I64, trusted(), cpu, X_OFF + 8 * (r & 31) as i32)
+                .load(types::I64, trusted(), cpu, X_OFF + 8 * r as i32)
+        } else if self.res.0 & !self.rv.0 & (1 << r) != 0 {
+            // Resident, not yet read or written in this block: its memory copy is current.
+            let v = self
+                .b
+                .ins()
+                .load(types::I64, trusted(), self.cpu, X_OFF + 8 * r as i32);
+            self.b.def_var(self.xv[r as usize], v);
+            self.rv.0 |= 1 << r;
+            v
         } else {
-            self.b.use_var(self.xv[(r & 31) as usize])
+            self.b.use_var(self.xv[r as usize])
         }
     }
 
     fn set_x(&mut self, r: u8, v: Value) {
-        if r & 31 == 0 {
+        let r = r & 31;
+        if r == 0 {
         } else if self.d.regs_in_memory {
             let cpu = self.cpu_here();
-            self.b
-                .ins()
-                .store(trusted(), v, cpu, X_OFF + 8 * (r & 31) as i32);
+            self.b.ins().store(trusted(), v, cpu, X_OFF + 8 * r as i32);
         } else {
-            self.wx |= 1 << (r & 31);
-            self.b.def_var(self.xv[(r & 31) as usize], v);
+            self.wx |= 1 << r;
+            self.b.def_var(self.xv[r as usize], v);
+            if self.res.0 & (1 << r) != 0 {
+                // Resident: stored at its last write in the block, so clean at the block's end.
+                self.rv.0 |= 1 << r;
+                if self.later_w.0 & (1 << r) == 0 {
+                    self.store_x(r);
+                }
+            }
+        }
+    }
+
+    /// Stores integer register `r` (its variable) to its home; it is then clean.
+    fn store_x(&mut self, r: u8) {
+        let v = self.b.use_var(self.xv[r as usize]);
+        self.b
+            .ins()
+            .store(trusted(), v, self.cpu, X_OFF + 8 * r as i32);
+        self.wx &= !(1 << r);
+    }
+
+    /// Stores FP register `r` (its variable) to its home; it is then clean.
+    fn store_f(&mut self, r: u8) {
+        let v = self.b.use_var(self.fv[r as usize]);
+        self.b
+            .ins()
+            .store(trusted(), v, self.cpu, F_OFF + 8 * r as i32);
+        self.wf &= !(1 << r);
+    }
+
+    /// Stores the resident registers still dirty (before the current guest block's internal
+    /// edges: resident registers are clean between blocks).
+    fn flush_resident(&mut self) {
+        for r in 1..32u8 {
+            if self.res.0 & self.wx & (1 << r) != 0 {
+                self.store_x(r);
+            }
+        }
+        for r in 0..32u8 {
+            if self.res.1 & self.wf & (1 << r) != 0 {
+                self.store_f(r);
+            }
         }
     }
 
     fn f(&mut self, r: u8) -> Value {
+        let r = r & 31;
         if self.d.regs_in_memory {
             let cpu = self.cpu_here();
             self.b
                 .ins()
-                .load(types::I64, trusted(), cpu, F_OFF + 8 * (r & 31) as i32)
+                .load(types::I64, trusted(), cpu, F_OFF + 8 * r as i32)
+        } else if self.res.1 & !self.rv.1 & (1 << r) != 0 {
+            let v = self
+                .b
+                .ins()
+                .load(types::I64, trusted(), self.cpu, F_OFF + 8 * r as i32);
+            self.b.def_var(self.fv[r as usize], v);
+            self.rv.1 |= 1 << r;
+            v
         } else {
-            self.b.use_var(self.fv[(r & 31) as usize])
+            self.b.use_var(self.fv[r as usize])
         }
     }
 
     fn set_f(&mut self, r: u8, v: Value) {
+        let r = r & 31;
         if self.d.regs_in_memory {
             let cpu = self.cpu_here();
-            self.b
-                .ins()
-                .store(trusted(), v, cpu, F_OFF + 8 * (r & 31) as i32);
+            self.b.ins().store(trusted(), v, cpu, F_OFF + 8 * r as i32);
         } else {
-            self.wf |= 1 << (r & 31);
-            self.b.def_var(self.fv[(r & 31) as usize], v);
+            self.wf |= 1 << r;
+            self.b.def_var(self.fv[r as usize], v);
+            if self.res.1 & (1 << r) != 0 {
+                self.rv.1 |= 1 << r;
+                if self.later_w.1 & (1 << r) == 0 {
+                    self.store_f(r);
+                }
+            }
         }
     }
 
@@ -756,7 +834,6 @@ impl<'a, 'd> Emitter<'a, 'd> {
             self.by_off.entry(blk.off).or_insert((i, cb));
         }
         self.compute_dirty_in();
-        self.setup_probes();
         let first = self.by_off[&self.d.blocks[0].off].1;
         self.b.ins().jump(first, &[]);
         let d = self.d;
@@ -789,9 +866,19 @@ impl<'a, 'd> Emitter<'a, 'd> {
             } else {
                 self.dirty_in[bi]
             };
+            self.res = if self.d.regs_in_memory {
+                (0, 0)
+            } else {
+                self.loops.resident_at(bi)
+            };
+            self.rv = (0, 0);
             let mut off = blk.off;
             let mut flow = Flow::Next;
             for (j, insn) in blk.insns.iter().enumerate() {
+                self.later_w = blk.insns[j + 1..].iter().fold((0, 0), |w, i| {
+                    let u = regs_of(i);
+                    (w.0 | u.wx, w.1 | u.wf)
+                });
                 flow = self.emit_insn(bi, blk, blk.first + j, insn, off);
                 off += insn.len as i64;
                 if flow == Flow::Done {
@@ -801,6 +888,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
             if flow == Flow::Next {
                 // Fell off the end (size limit, page end, or a system instruction that let
                 // execution continue).
+                self.flush_resident();
                 self.flush_k();
                 let e = self.new_edge(off, 2 * bi + 1);
                 self.b.ins().jump(e.blk, &[]);
@@ -916,6 +1004,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 if self.is_back_edge(off.wrapping_add(imm), blk.off) {
                     self.limit_check(off.wrapping_add(imm), None);
                 }
+                self.flush_resident();
                 self.flush_k();
                 let e = self.new_edge(off.wrapping_add(imm), 2 * bi);
                 self.b.ins().jump(e.blk, &[]);
@@ -949,6 +1038,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 if self.is_back_edge(off.wrapping_add(imm), blk.off) {
                     self.limit_check(off.wrapping_add(imm), Some((c, next)));
                 }
+                self.flush_resident();
                 self.flush_k();
                 let t = self.new_edge(off.wrapping_add(imm), 2 * bi);
                 let f = self.new_edge(next, 2 * bi + 1);
@@ -1189,7 +1279,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 }
             }
             _ => {
-                if let Some(flow) = self.emit_fp(gi, i) {
+                if let Some(flow) = self.emit_fp(gi, i, off) {
                     return flow;
                 }
                 return self.emit_generic(gi, i, off);
@@ -1200,68 +1290,46 @@ impl<'a, 'd> Emitter<'a, 'd> {
         Flow::Next
     }
 
-    /// Splits an FP instruction that cannot trap into a host fast path (`fast`, taken when `ok`)
-    /// and a slow path calling [`helpers::fp_op`] with the operand values (no spills) and `rd` gets either result.
+    /// Splits an FP instruction into a host fast path (`fast`, taken when `ok`, or when the
+    /// exactness test `exact` shows the host result raises no flag) and a slow path that leaves
+    /// translated code at the instruction (global index `gi`, offset `off`) for tier 0 to run
+    /// it. Leaving instead of calling a helper keeps region code free of calls: a call anywhere
+    /// in a loop clobbers every caller-saved host register, so the loop's values would live in
+    /// callee-saved registers or on the stack on the hot path too. `rd` (`x[rd]` when `xdest`,
+    /// else `f[rd]`) gets the fast result.
     #[allow(clippy::too_many_arguments)]
-    fn fast_or_fp_helper(
+    fn fast_or_exit(
         &mut self,
         gi: usize,
+        off: i64,
         i: &Insn,
         ok: Value,
         fast: Value,
-        xsrc: bool,
         xdest: bool,
         exact: Option<Exact>,
     ) -> Flow {
-        let tmp = self.b.declare_var(types::I64);
-        let fastb = self.b.create_block();
+        let join = self.b.create_block();
         let slow = self.b.create_block();
         self.b.set_cold_block(slow);
-        let join = self.b.create_block();
         // When `ok` fails (NX clear, or an unusual result), an exactness test may still show
         // that the host result raises no flag (see `fp_exact.rs`).
         let second = match exact {
             Some(_) => self.b.create_block(),
             None => slow,
         };
-        self.b.ins().brif(ok, fastb, &[], second, &[]);
-        self.b.switch_to_block(fastb);
-        self.b.def_var(tmp, fast);
-        self.b.ins().jump(join, &[]);
+        self.b.ins().brif(ok, join, &[], second, &[]);
         if let Some(x) = exact {
             self.b.switch_to_block(second);
             let ok2 = self.exact_ok(&x);
-            let fast2 = self.b.create_block();
-            self.b.ins().brif(ok2, fast2, &[], slow, &[]);
-            self.b.switch_to_block(fast2);
-            self.b.def_var(tmp, fast);
-            self.b.ins().jump(join, &[]);
+            self.b.ins().brif(ok2, join, &[], slow, &[]);
         }
         self.b.switch_to_block(slow);
-        let (a, b, c) = if xsrc {
-            let a = self.x(i.rs1);
-            let z = self.iconst(0);
-            (a, z, z)
-        } else {
-            (self.f(i.rs1), self.f(i.rs2), self.f(i.rs3))
-        };
-        let ia = self.iconst((self.d.insns_addr + (gi * size_of::<Insn>()) as u64) as i64);
-        let h = self.iconst(helpers::fp_op as *const () as usize as i64);
-        let xs = self.iconst(xsrc as i64);
-        let xd = self.iconst(xdest as i64);
-        let call = self
-            .b
-            .ins()
-            .call_indirect(self.sig_fp, h, &[self.cpu, ia, a, b, c, xs, xd]);
-        let r = self.b.inst_results(call)[0];
-        self.b.def_var(tmp, r);
-        self.b.ins().jump(join, &[]);
+        self.miss_exit(gi, off);
         self.b.switch_to_block(join);
-        let v = self.b.use_var(tmp);
         if xdest {
-            self.set_x(i.rd, v);
+            self.set_x(i.rd, fast);
         } else {
-            self.set_f(i.rd, v);
+            self.set_f(i.rd, fast);
         }
         self.k += 1;
         Flow::Next
@@ -1312,7 +1380,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
 
     /// Inline FP where host results provably equal RISC-V's (round-to-nearest-even, no new
     /// flags); `None`: use the generic helper.
-    fn emit_fp(&mut self, gi: usize, i: &Insn) -> Option<Flow> {
+    fn emit_fp(&mut self, gi: usize, i: &Insn, off: i64) -> Option<Flow> {
         use Op::*;
         if !mode_fs_dirty(self.d.mode) {
             return None;
@@ -1329,15 +1397,19 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 let a = self.bits_to_f64(a);
                 let b = self.f(r2);
                 let b = self.bits_to_f64(b);
-                let r = match i.op {
-                    FaddD => self.b.ins().fadd(a, b),
-                    FsubD => self.b.ins().fsub(a, b),
-                    FmulD => self.b.ins().fmul(a, b),
-                    FdivD => self.b.ins().fdiv(a, b),
-                    FsqrtD => self.b.ins().sqrt(a),
-                    _ => {
-                        let c = self.f(r3);
-                        let c = self.bits_to_f64(c);
+                let c = if is_fma {
+                    let c = self.f(r3);
+                    Some(self.bits_to_f64(c))
+                } else {
+                    None
+                };
+                let r = match (i.op, c) {
+                    (FaddD, _) => self.b.ins().fadd(a, b),
+                    (FsubD, _) => self.b.ins().fsub(a, b),
+                    (FmulD, _) => self.b.ins().fmul(a, b),
+                    (FdivD, _) => self.b.ins().fdiv(a, b),
+                    (FsqrtD, _) | (_, None) => self.b.ins().sqrt(a),
+                    (_, Some(c)) => {
                         let (na, nc) = match i.op {
                             FmaddD => (false, false),
                             FmsubD => (false, true),
@@ -1361,6 +1433,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                             op,
                             a,
                             b,
+                            c,
                             r,
                             abits,
                             rbits: bits,
@@ -1368,7 +1441,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                             pre: None,
                         }
                     });
-                Some(self.fast_or_fp_helper(gi, i, ok, bits, false, false, exact))
+                Some(self.fast_or_exit(gi, off, i, ok, bits, false, exact))
             }
             FaddS | FsubS | FmulS | FdivS | FsqrtS | FmaddS | FmsubS | FnmsubS | FnmaddS if rne => {
                 let is_fma = matches!(i.op, FmaddS | FmsubS | FnmsubS | FnmaddS);
@@ -1387,14 +1460,14 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 }
                 let a = self.bits_to_f32(ra);
                 let b = self.bits_to_f32(rb);
-                let r = match i.op {
-                    FaddS => self.b.ins().fadd(a, b),
-                    FsubS => self.b.ins().fsub(a, b),
-                    FmulS => self.b.ins().fmul(a, b),
-                    FdivS => self.b.ins().fdiv(a, b),
-                    FsqrtS => self.b.ins().sqrt(a),
-                    _ => {
-                        let c = self.bits_to_f32(rc);
+                let c = is_fma.then(|| self.bits_to_f32(rc));
+                let r = match (i.op, c) {
+                    (FaddS, _) => self.b.ins().fadd(a, b),
+                    (FsubS, _) => self.b.ins().fsub(a, b),
+                    (FmulS, _) => self.b.ins().fmul(a, b),
+                    (FdivS, _) => self.b.ins().fdiv(a, b),
+                    (FsqrtS, _) | (_, None) => self.b.ins().sqrt(a),
+                    (_, Some(c)) => {
                         let (na, nc) = match i.op {
                             FmaddS => (false, false),
                             FmsubS => (false, true),
@@ -1423,13 +1496,14 @@ impl<'a, 'd> Emitter<'a, 'd> {
                         op,
                         a,
                         b,
+                        c,
                         r,
                         abits: ra,
                         rbits: bits,
                         double: false,
                         pre: Some(pre),
                     });
-                Some(self.fast_or_fp_helper(gi, i, ok, boxed, false, false, exact))
+                Some(self.fast_or_exit(gi, off, i, ok, boxed, false, exact))
             }
             FsgnjD | FsgnjnD | FsgnjxD => {
                 let a = self.f(r1);
@@ -1496,7 +1570,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 let c = self.b.ins().fcmp(cc, a, b);
                 let v = self.bool64(c);
                 let ord = self.b.ins().fcmp(FloatCC::Ordered, a, b);
-                Some(self.fast_or_fp_helper(gi, i, ord, v, false, true, None))
+                Some(self.fast_or_exit(gi, off, i, ord, v, true, None))
             }
             FcvtDW | FcvtDL if rne => {
                 let a = self.x(r1);
@@ -1514,7 +1588,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                     return Some(Flow::Next);
                 }
                 let ok = self.nx_set();
-                Some(self.fast_or_fp_helper(gi, i, ok, bits, true, false, None))
+                Some(self.fast_or_exit(gi, off, i, ok, bits, false, None))
             }
             _ => None,
         }
@@ -1527,6 +1601,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
         let n = d.blocks.len();
         let mut writes = vec![(0u32, 0u32); n];
         let mut refs = vec![(0u32, 0u32); n];
+        let mut costs = vec![BlockCost::default(); n];
         let mut succ: Vec<Vec<(usize, bool)>> = vec![Vec::new(); n];
         for (bi, blk) in d.blocks.iter().enumerate() {
             if self.by_off.get(&blk.off).map(|&(o, _)| o) != Some(bi) {
@@ -1534,12 +1609,19 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 continue;
             }
             let mut off = blk.off;
+            let (mut seen, mut written): (Regs, Regs) = ((0, 0), (0, 0));
             for i in &blk.insns {
                 let u = regs_of(i);
                 writes[bi].0 |= u.wx & !1;
                 writes[bi].1 |= u.wf;
                 refs[bi].0 |= u.rx | u.wx;
                 refs[bi].1 |= u.rf | u.wf;
+                costs[bi].add(
+                    (u.rx & !1, u.rf),
+                    (u.wx & !1, u.wf),
+                    &mut seen,
+                    &mut written,
+                );
                 off += i.len as i64;
             }
             let mut targets = vec![off];
@@ -1561,12 +1643,24 @@ impl<'a, 'd> Emitter<'a, 'd> {
             }
         }
         self.loops = Loops::find(&succ, &refs);
+        // The probe cache's values take host registers in the innermost loops.
+        self.setup_probes();
+        let budget = self
+            .host_regs
+            .saturating_sub(FIXED_HOST_REGS + 2 * self.probes.len())
+            .max(MIN_REG_BUDGET);
+        self.loops.evict(&costs, budget);
         let mut din = vec![(0u32, 0u32); n];
         let mut changed = true;
         while changed {
             changed = false;
             for bi in 0..n {
-                let out = (din[bi].0 | writes[bi].0, din[bi].1 | writes[bi].1);
+                // Resident registers are written through: never dirty.
+                let res = self.loops.resident_at(bi);
+                let out = (
+                    (din[bi].0 | writes[bi].0) & !res.0,
+                    (din[bi].1 | writes[bi].1) & !res.1,
+                );
                 for &(s, _) in &succ[bi] {
                     // Registers stored on the edge are clean in the target.
                     let st = self.edge_traffic(bi, s).store;
@@ -1630,7 +1724,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
     }
 }
 
-/// The operation an FP instruction's exactness test checks (not fused multiply-adds).
+/// The operation an FP instruction's exactness test checks.
 fn exact_op(op: Op) -> Option<ExactOp> {
     use Op::*;
     match op {
@@ -1639,6 +1733,9 @@ fn exact_op(op: Op) -> Option<ExactOp> {
         FmulD | FmulS => Some(ExactOp::Mul),
         FdivD | FdivS => Some(ExactOp::Div),
         FsqrtD | FsqrtS => Some(ExactOp::Sqrt),
+        FmaddD | FmaddS | FmsubD | FmsubS | FnmsubD | FnmsubS | FnmaddD | FnmaddS => {
+            Some(ExactOp::Fma)
+        }
         _ => None,
     }
 }

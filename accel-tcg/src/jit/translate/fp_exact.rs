@@ -18,7 +18,15 @@
 //! - `sqrt(a)`: `fma(-r, r, a)`, same bound on `a`.
 //!
 //! Multiplications, divisions and square roots need a host fused multiply-add; without one,
-//! and for the fused multiply-adds themselves, NX clear keeps taking the slow path.
+//! NX clear keeps taking the slow path.
+//!
+//! Zero results (which the tests above leave to the slow path: a zero result may be an
+//! underflow) are exact, with no flag, when: `a + b` or `a - b` is zero (a nonzero exact sum is
+//! at least the smallest subnormal, so it never rounds to zero); `a * b` is zero with `a` or
+//! `b` zero; `a / b` with `a` zero; `sqrt(a)` is zero (only `sqrt(±0)`); a fused multiply-add
+//! `±a * b ± c` is zero with `a` or `b` zero and `c` zero. (An infinite or NaN operand gives a
+//! NaN result, never zero.) The slow path leaves translated code, so these common exact zeros
+//! (`0 + 0`, `x * 0`) have this fast path of their own.
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{InstBuilder, Value};
@@ -33,6 +41,8 @@ pub(super) enum ExactOp {
     Mul,
     Div,
     Sqrt,
+    /// A fused multiply-add (only its zero results are tested).
+    Fma,
 }
 
 /// An FP operation `r = a op b` to test for exactness (see the module doc).
@@ -44,6 +54,8 @@ pub(super) struct Exact {
     pub a: Value,
     pub b: Value,
     pub r: Value,
+    /// The addend of a fused multiply-add (else unused).
+    pub c: Option<Value>,
     /// The raw bits of `a` (its register value) and of the result (zero-extended to I64).
     pub abits: Value,
     pub rbits: Value,
@@ -68,7 +80,12 @@ impl Emitter<'_, '_> {
 
     /// Whether `x.op` needs a fused multiply-add the host lacks (then no test is possible).
     pub(super) fn exact_possible(&self, op: ExactOp) -> bool {
-        matches!(op, ExactOp::Add | ExactOp::Sub) || self.fma
+        matches!(op, ExactOp::Add | ExactOp::Sub | ExactOp::Fma) || self.fma
+    }
+
+    /// Whether float `v` is ±0.
+    fn is_zero(&mut self, v: Value, zero: Value) -> Value {
+        self.b.ins().fcmp(FloatCC::Equal, v, zero)
     }
 
     /// The condition under which the host result of `x` is RISC-V's with no flag raised.
@@ -79,6 +96,34 @@ impl Emitter<'_, '_> {
             self.b.ins().f32const(0.0)
         };
         let (lo_r, lo_a) = if x.double { (54, 60) } else { (30, 30) };
+        // Exact zero results (see the module doc).
+        let rz = self.is_zero(x.r, zero);
+        let zero_ok = match x.op {
+            ExactOp::Add | ExactOp::Sub | ExactOp::Sqrt => rz,
+            ExactOp::Mul | ExactOp::Fma => {
+                let az = self.is_zero(x.a, zero);
+                let bz = self.is_zero(x.b, zero);
+                let abz = self.b.ins().bor(az, bz);
+                let z = self.b.ins().band(rz, abz);
+                match x.c {
+                    Some(c) if x.op == ExactOp::Fma => {
+                        let cz = self.is_zero(c, zero);
+                        self.b.ins().band(z, cz)
+                    }
+                    _ => z,
+                }
+            }
+            ExactOp::Div => {
+                let az = self.is_zero(x.a, zero);
+                self.b.ins().band(rz, az)
+            }
+        };
+        if x.op == ExactOp::Fma {
+            return match x.pre {
+                Some(p) => self.b.ins().band(zero_ok, p),
+                None => zero_ok,
+            };
+        }
         let (err, guard) = match x.op {
             ExactOp::Add | ExactOp::Sub => {
                 let b = if x.op == ExactOp::Sub {
@@ -105,7 +150,8 @@ impl Emitter<'_, '_> {
                 let g2 = self.exp_in(x.abits, x.double, lo_a);
                 (err, self.b.ins().band(g1, g2))
             }
-            ExactOp::Sqrt => {
+            // (`Fma` returned above.)
+            ExactOp::Sqrt | ExactOp::Fma => {
                 let nr = self.b.ins().fneg(x.r);
                 let err = self.b.ins().fma(nr, x.r, x.a);
                 let g1 = self.exp_in(x.rbits, x.double, 2);
@@ -115,6 +161,7 @@ impl Emitter<'_, '_> {
         };
         let exact = self.b.ins().fcmp(FloatCC::Equal, err, zero);
         let ok = self.b.ins().band(exact, guard);
+        let ok = self.b.ins().bor(ok, zero_ok);
         match x.pre {
             Some(p) => self.b.ins().band(ok, p),
             None => ok,

@@ -1,13 +1,17 @@
-//! Loops of a region and the guest registers each of them leaves alone.
+//! Loops of a region and the guest registers each of them keeps in the CPU structure.
 //!
 //! Guest registers live in Cranelift variables, so a register the region changed before a loop
 //! and uses again after it stays live (in a host register or a spill slot) all through the loop:
 //! every exit inside the loop has to store it. In nested loops (the common case: a region holds
 //! an inner loop and the outer loop around it) that pressure spills the inner loop's own
-//! values. The split done here: on an edge *entering* a loop, the registers the loop never reads
-//! or writes are stored to the CPU structure if dirty (so they are clean inside the loop: its
-//! exits store nothing for them), and on an edge *leaving* it they are reloaded into fresh
-//! values (so the old values are dead inside the loop).
+//! values. The split done here: each loop has a *resident* set of registers held in the CPU
+//! structure while it runs: the registers it never reads or writes, and (register budget) the
+//! registers it uses least when it uses more than the host can keep in registers (see
+//! [`Loops::evict`]). Inside a block, a resident register is read from memory once (then its
+//! value is reused) and every write is also stored (write-through), so it is never dirty and no
+//! exit needs its value: its live range ends at its last use in the block instead of spanning
+//! the loop. On an edge *entering* a block where a register is resident, it is stored if dirty;
+//! on an edge *leaving* that, it is reloaded into a fresh value.
 
 /// Bit sets of integer and FP registers.
 pub(super) type Regs = (u32, u32);
@@ -36,6 +40,63 @@ pub(super) struct Loops {
     member: Vec<u64>,
     /// Per loop: the registers no instruction of the loop reads or writes.
     untouched: Vec<Regs>,
+    /// Per loop: the registers it reads or writes but keeps in memory (see [`Loops::evict`]).
+    evicted: Vec<Regs>,
+}
+
+/// What keeping each register in memory would cost in one block: per register (0-31 integer,
+/// 32-63 FP), the memory accesses it would need (one store if the block writes it, one load if
+/// the block reads it before writing it) and its reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct BlockCost {
+    /// Loads and stores if the register were resident.
+    pub cost: [u16; 64],
+    /// Reads and writes.
+    pub uses: [u16; 64],
+}
+
+impl Default for BlockCost {
+    fn default() -> Self {
+        BlockCost {
+            cost: [0; 64],
+            uses: [0; 64],
+        }
+    }
+}
+
+impl BlockCost {
+    /// Records a block's accesses in order: `reads` then `writes` of one instruction (bit sets);
+    /// `seen` holds the registers read or written earlier in the block and `written` those
+    /// written (both updated).
+    pub fn add(&mut self, reads: Regs, writes: Regs, seen: &mut Regs, written: &mut Regs) {
+        for (i, (r, w, s, written)) in [
+            (reads.0, writes.0, &mut seen.0, &mut written.0),
+            (reads.1, writes.1, &mut seen.1, &mut written.1),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            for bit in 0..32 {
+                let m = 1u32 << bit;
+                let k = 32 * i + bit;
+                if r & m != 0 {
+                    self.uses[k] = self.uses[k].saturating_add(1);
+                    if *s & m == 0 {
+                        self.cost[k] = self.cost[k].saturating_add(1);
+                    }
+                    *s |= m;
+                }
+                if w & m != 0 {
+                    self.uses[k] = self.uses[k].saturating_add(1);
+                    if *written & m == 0 {
+                        self.cost[k] = self.cost[k].saturating_add(1);
+                    }
+                    *s |= m;
+                    *written |= m;
+                }
+            }
+        }
+    }
 }
 
 impl Loops {
@@ -96,33 +157,89 @@ impl Loops {
             }
             untouched.push((!used.0, !used.1));
         }
-        Loops { member, untouched }
+        let evicted = vec![(0, 0); untouched.len()];
+        Loops {
+            member,
+            untouched,
+            evicted,
+        }
     }
 
+    /// The register budget: for each loop that touches more than `budget` registers (integer
+    /// and FP together, x0 aside), the ones it would cost least to keep in memory (by
+    /// [`BlockCost`], blocks of deeper loops weighing 8x per level) stay resident while it
+    /// runs, so the host's registers hold the rest instead of spilling them. Then each loop's
+    /// registers compete only with its own: the integer registers untouched and evicted are
+    /// never in host registers inside it.
+    pub fn evict(&mut self, costs: &[BlockCost], budget: usize) {
+        for l in 0..self.untouched.len() {
+            let touched = (!self.untouched[l].0 & !1, !self.untouched[l].1);
+            let n = (touched.0.count_ones() + touched.1.count_ones()) as usize;
+            if n <= budget {
+                continue;
+            }
+            // (cost, uses) per register, weighted by the depth of the blocks.
+            let mut score = [(0u64, 0u64); 64];
+            for (b, &m) in self.member.iter().enumerate() {
+                if m & (1 << l) == 0 {
+                    continue;
+                }
+                let Some(c) = costs.get(b) else { continue };
+                let w = 1u64 << (3 * m.count_ones().min(6));
+                for (k, s) in score.iter_mut().enumerate() {
+                    s.0 += w * c.cost[k] as u64;
+                    s.1 += w * c.uses[k] as u64;
+                }
+            }
+            let mut regs: Vec<usize> = (0..64)
+                .filter(|&k| {
+                    if k < 32 {
+                        touched.0 & (1 << k) != 0
+                    } else {
+                        touched.1 & (1 << (k - 32)) != 0
+                    }
+                })
+                .collect();
+            // Most expensive to keep in memory first; ties by register number (deterministic).
+            regs.sort_by(|&a, &b| score[b].cmp(&score[a]).then(a.cmp(&b)));
+            let mut ev: Regs = (0, 0);
+            for &k in &regs[budget.min(regs.len())..] {
+                if k < 32 {
+                    ev.0 |= 1 << k;
+                } else {
+                    ev.1 |= 1 << (k - 32);
+                }
+            }
+            self.evicted[l] = ev;
+        }
+    }
+
+    /// The registers held in memory in block `b`: those resident in any loop containing it.
+    pub fn resident_at(&self, b: usize) -> Regs {
+        self.union(self.member.get(b).copied().unwrap_or(0))
+    }
+
+    /// The registers resident (untouched or evicted) in any of the loops in `set`.
     fn union(&self, set: u64) -> Regs {
         let mut r: Regs = (0, 0);
-        for (l, u) in self.untouched.iter().enumerate() {
+        for (l, (u, e)) in self.untouched.iter().zip(&self.evicted).enumerate() {
             if set & (1 << l) != 0 {
-                r.0 |= u.0;
-                r.1 |= u.1;
+                r.0 |= u.0 | e.0;
+                r.1 |= u.1 | e.1;
             }
         }
         r
     }
 
-    /// The traffic on the edge `s -> t`: store what the loops being entered leave alone, and
-    /// reload (among `used`, the registers held in variables) what the loops being left leave
-    /// alone, except registers that a loop containing `t` leaves alone too (they stay in memory
-    /// until that loop is left).
+    /// The traffic on the edge `s -> t`: store the registers resident in `t` but not in `s`
+    /// (where dirty), and reload (among `used`, the registers held in variables) those
+    /// resident in `s` but not in `t`.
     pub fn traffic(&self, s: usize, t: usize, used: Regs) -> Traffic {
-        let ms = self.member.get(s).copied().unwrap_or(0);
-        let mt = self.member.get(t).copied().unwrap_or(0);
-        let store = self.union(mt & !ms);
-        let left = self.union(ms & !mt);
-        let keep = self.union(mt);
+        let rs = self.resident_at(s);
+        let rt = self.resident_at(t);
         Traffic {
-            store,
-            reload: (left.0 & !keep.0 & used.0, left.1 & !keep.1 & used.1),
+            store: (rt.0 & !rs.0, rt.1 & !rs.1),
+            reload: (rs.0 & !rt.0 & used.0, rs.1 & !rt.1 & used.1),
         }
     }
 
