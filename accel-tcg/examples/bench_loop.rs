@@ -56,6 +56,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         console_in: None,
         jit: std::env::var("JIT").map_or(true, |v| v != "off"),
         jit_threshold: accel_tcg::jit::DEFAULT_THRESHOLD,
+        jit_baseline: match std::env::var("JIT_BASELINE").as_deref() {
+            Ok("off") => accel_tcg::jit::BaselineMode::Off,
+            Ok("only") => accel_tcg::jit::BaselineMode::Only,
+            _ => accel_tcg::jit::BaselineMode::On,
+        },
     };
     let mut cpu = build_cpu(machine, config)?;
     let start = std::time::Instant::now();

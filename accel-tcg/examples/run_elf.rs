@@ -88,6 +88,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(accel_tcg::jit::DEFAULT_THRESHOLD),
+        jit_baseline: match std::env::var("JIT_BASELINE").as_deref() {
+            Ok("off") => accel_tcg::jit::BaselineMode::Off,
+            Ok("only") => accel_tcg::jit::BaselineMode::Only,
+            _ => accel_tcg::jit::BaselineMode::On,
+        },
     };
     let (exit, stats) = run(machine, config)?;
     eprintln!(

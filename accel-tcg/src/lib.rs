@@ -82,6 +82,8 @@ pub struct TcgConfig {
     /// Executions of a code region before it is compiled (`--jit-threshold`; default
     /// [`jit::DEFAULT_THRESHOLD`]).
     pub jit_threshold: u32,
+    /// Whether warm blocks go to the baseline tier (`--jit-baseline`; x86-64 hosts).
+    pub jit_baseline: jit::BaselineMode,
 }
 
 /// Why [`run`] returned.
@@ -147,6 +149,7 @@ pub fn build_cpu(machine: TcgMachine, config: TcgConfig) -> Result<Box<Cpu>, Tcg
         cpu.x[r] = v;
     }
     cpu.set_semihosting(config.semihosting, config.console, config.console_in);
+    cpu.set_jit_baseline(config.jit_baseline);
     cpu.set_jit(jit::JitConfig {
         enabled: config.jit,
         threshold: config.jit_threshold.max(1),

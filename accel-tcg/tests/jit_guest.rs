@@ -86,6 +86,7 @@ fn run(bytes: &[u8], jit: bool, full: bool) -> (RunExit, String, u64, u64) {
         console_in: None,
         jit,
         jit_threshold: 1,
+        jit_baseline: accel_tcg::jit::BaselineMode::On,
     };
     let mut cpu = build_cpu(machine, config).unwrap();
     cpu.set_jit(JitConfig {

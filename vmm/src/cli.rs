@@ -199,10 +199,18 @@ pub struct RunArgs {
     /// tier-0 interpreter (`off`). With -v the JIT's counters are printed at exit.
     #[arg(long, value_enum, value_name = "on|off", default_value = "on")]
     pub jit: OnOff,
-    /// TCG: how many times a code region runs on tier 0 before it is compiled (default 1000;
-    /// lower compiles warm code sooner at the cost of compile time on a second core).
+    /// TCG: how many times a block runs (as baseline code, or on the interpreter with
+    /// --jit-baseline off) before Cranelift compiles a region from it (default 1000000; blocks
+    /// that run FP or atomics through helpers count more; lower compiles sooner at the cost of
+    /// compile time on a second core).
     #[arg(long, value_name = "N")]
     pub jit_threshold: Option<u32>,
+    /// TCG on x86-64 hosts: compile warm blocks with the baseline tier (a template compiler,
+    /// microseconds per block) after 32 runs, before Cranelift sees them (`on`, the default);
+    /// `off` leaves them on the interpreter until the --jit-threshold; `only` never uses
+    /// Cranelift (for measurements).
+    #[arg(long, value_enum, value_name = "on|off|only", default_value = "on")]
+    pub jit_baseline: BaselineArg,
     /// microvm: CPUID features to hide from the guest, as removals named like /proc/cpuinfo
     /// flags, e.g. `-xsave,-smap,-popcnt` (removing one also removes what depends on it).
     #[arg(long, value_name = "-FEATURE,...", allow_hyphen_values = true)]
@@ -472,6 +480,28 @@ mod tests {
             "128+N",
         ] {
             assert!(help.contains(flag), "run --help lacks {flag}");
+        }
+    }
+}
+
+/// `--jit-baseline`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BaselineArg {
+    /// Baseline tier for warm code, Cranelift for hot code.
+    #[default]
+    On,
+    /// No baseline tier.
+    Off,
+    /// Baseline tier only.
+    Only,
+}
+
+impl From<BaselineArg> for accel_tcg::jit::BaselineMode {
+    fn from(a: BaselineArg) -> Self {
+        match a {
+            BaselineArg::On => Self::On,
+            BaselineArg::Off => Self::Off,
+            BaselineArg::Only => Self::Only,
         }
     }
 }

@@ -55,6 +55,8 @@ pub struct Resolved {
     pub jit: bool,
     /// `--jit-threshold`.
     pub jit_threshold: u32,
+    /// `--jit-baseline`.
+    pub jit_baseline: accel_tcg::jit::BaselineMode,
     /// `-v` count.
     pub verbose: u8,
 }
@@ -156,6 +158,7 @@ pub fn resolve(args: &RunArgs, verbose: u8) -> Result<Resolved, VmmError> {
         loaders,
         dumpdtb: args.dumpdtb.clone(),
         jit: args.jit == cli::OnOff::On,
+        jit_baseline: args.jit_baseline.into(),
         jit_threshold: match args.jit_threshold {
             Some(0) => {
                 return Err(BadValue(
@@ -309,6 +312,7 @@ fn run_machine(
         semihosting: r.semihosting,
         jit: r.jit,
         jit_threshold: r.jit_threshold,
+        jit_baseline: r.jit_baseline,
         verbose: r.verbose,
         console: Box::new(serial::StdoutWriter),
         // With a stdio serial console stdin belongs to the UART.

@@ -24,6 +24,8 @@
 //!   them or those into the flushed pages). A full arena flushes everything.
 
 pub mod arena;
+#[cfg(target_arch = "x86_64")]
+mod baseline;
 pub mod helpers;
 pub mod translate;
 mod worker;
@@ -70,13 +72,19 @@ const MAX_REWRITES: u32 = 4;
 const MAX_HOT_ENTRIES: usize = 1 << 20;
 /// Code arena size.
 const ARENA_SIZE: usize = 64 << 20;
-/// Default compile threshold (executions of an entry before it is compiled). A quick-tier
-/// region costs ~0.2 ms + ~13 µs per guest instruction on the compile thread, so code that runs
-/// only a few hundred times is better left to tier 0. Linux boot to init on a quiet host, 11
-/// interleaved runs each (17:08 UTC, session 2), ratio to QEMU: 2000 → 1.14×, 1000 → 1.06×,
-/// 700 → 1.19×, 500 → 1.11× (twice the same order for 2000 and 1000); hot benchmark loops are
-/// unaffected.
-pub const DEFAULT_THRESHOLD: u32 = 1000;
+/// Default Cranelift threshold: runs of a block (weighted, see `baseline::HELPER_WEIGHT`) as
+/// baseline code, or of a region entry on tier 0 without the baseline tier, before a region is
+/// compiled from it. A quick-tier region costs ~0.2 ms + ~13 µs per guest instruction on the
+/// compile thread, while baseline code already runs warm code several times faster than tier 0,
+/// so only code that runs for long is worth Cranelift. Linux boot to init, 5 interleaved runs
+/// (session 3, second core busy), ratio to QEMU: 100 000 → 0.86×, 300 000 → 0.82×, 1 000 000 →
+/// 0.73×, baseline code only → 0.67×, no baseline tier (threshold 1000) → 1.7×; the benchmark
+/// loops reach a million runs within milliseconds.
+pub const DEFAULT_THRESHOLD: u32 = 1_000_000;
+/// Executions of a block before the baseline tier compiles it (when that tier is on: see
+/// [`JitConfig::baseline`]). A block costs a few microseconds to compile there and then runs
+/// several times faster than on tier 0.
+pub const BASELINE_THRESHOLD: u32 = 32;
 
 /// How the JIT tier runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +130,10 @@ pub struct JitStats {
     pub upgrades: u64,
     /// Compile requests dropped unserved (they waited behind too many newer ones).
     pub compiles_dropped: u64,
+    /// Blocks compiled by the baseline tier.
+    pub baseline_blocks: u64,
+    /// Guest instructions in those blocks.
+    pub baseline_insns: u64,
     /// Exit slots linked by the dispatcher.
     pub links: u64,
     /// Instructions translated code handed to tier 0 (TLB misses, system instructions, CSRs,
@@ -161,6 +173,8 @@ pub struct JitCpu {
     /// Dispatcher entries before Quick code is recompiled at the full level (0: compile at
     /// the full level directly).
     pub(crate) promote_after: u64,
+    /// Whether warm blocks go to the baseline tier (see [`Cpu::set_jit_baseline`]).
+    pub(crate) baseline: BaselineMode,
     pub(crate) stats: JitStats,
     pub(crate) state: Option<Box<JitState>>,
 }
@@ -179,6 +193,7 @@ impl Default for JitCpu {
             removed_blocks: Vec::new(),
             config: JitConfigOpt::default(),
             promote_after: PROMOTE_ENTRIES,
+            baseline: BaselineMode::On,
             stats: JitStats::default(),
             state: None,
         }
@@ -199,10 +214,22 @@ impl JitCpu {
             || !self.flushed_pages.is_empty()
     }
 
-    /// The configured compile threshold.
+    /// Executions of a tier-0 block before the dispatcher compiles it: the baseline tier's
+    /// threshold when that tier is on, else the configured (Cranelift) one.
     #[inline]
     pub(crate) fn threshold(&self) -> u32 {
-        self.config.0.map_or(DEFAULT_THRESHOLD, |c| c.threshold)
+        let t = self.config.0.map_or(DEFAULT_THRESHOLD, |c| c.threshold);
+        if self.baseline_on() {
+            BASELINE_THRESHOLD.min(t)
+        } else {
+            t
+        }
+    }
+
+    /// Whether warm blocks go to the baseline tier first (asked for, and on an x86-64 host).
+    #[inline]
+    fn baseline_on(&self) -> bool {
+        self.baseline != BaselineMode::Off && cfg!(target_arch = "x86_64")
     }
 
     /// Hook: tier 0 removed the block at physical `pa`.
@@ -250,6 +277,16 @@ pub(crate) fn mode_key(cpu: &Cpu) -> u32 {
         | (cpu.data_idx as u32) << 2
         | (((cpu.mstatus >> 13) & 3) as u32) << 4
         | (cpu.frm as u32 & 7) << 6
+}
+
+/// Data MMU index of a mode key.
+pub(crate) fn mode_data_idx(mode: u32) -> usize {
+    ((mode >> 2) & 3) as usize
+}
+
+/// Whether the FP state is Dirty in a mode key (FP instructions may then run inline).
+pub(crate) fn mode_fs_dirty(mode: u32) -> bool {
+    (mode >> 4) & 3 == 3
 }
 
 /// One jump-cache entry (virtual pc and mode → code).
@@ -316,12 +353,13 @@ struct RegionMem {
 enum Entry {
     /// Being compiled (request id).
     Pending(u64),
-    /// Installed code, compiled at `level`; `upgrade` is the request recompiling it at
-    /// [`OptLevel::Full`], if one is pending.
+    /// Installed code, compiled at `level`; `upgrade` is the request recompiling it at the
+    /// next level, if one is pending; `countdown` is its entry countdown (null if none).
     Ready {
         code: *const u8,
         level: OptLevel,
         upgrade: Option<u64>,
+        countdown: *mut u64,
     },
     /// Could not be compiled; stays on tier 0.
     Failed,
@@ -357,7 +395,12 @@ pub(crate) struct JitState {
     generation: u64,
     translator: Translator,
     worker: Option<worker::Worker>,
+    /// Executions of an entry before its first compile (at `first_level`).
     threshold: u32,
+    /// Entries of baseline code before it asks for a Cranelift region.
+    region_threshold: u32,
+    /// The level code is first compiled at: baseline when that tier is on.
+    first_level: OptLevel,
 }
 
 /// Errors setting up the JIT.
@@ -374,6 +417,18 @@ pub enum JitError {
     Trampoline(String),
 }
 
+/// Whether the baseline tier runs (see [`OptLevel::Baseline`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BaselineMode {
+    /// Warm blocks are compiled by the baseline tier, hot code by Cranelift (the default).
+    #[default]
+    On,
+    /// No baseline tier: code goes from tier 0 to Cranelift.
+    Off,
+    /// Baseline code only, never Cranelift (for tests and measurements).
+    Only,
+}
+
 /// How much Cranelift optimises a region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum OptLevel {
@@ -384,6 +439,19 @@ pub(crate) enum OptLevel {
     /// The e-graph optimiser (GVN, LICM, folding), the backtracking register allocator and
     /// guest registers in Cranelift variables. For regions that stay hot.
     Full,
+    /// Not Cranelift: one block, a template per instruction ([`baseline`]), compiled on the
+    /// dispatcher's thread in microseconds. Warm code starts here when that tier is on.
+    Baseline,
+}
+
+impl OptLevel {
+    /// The level code at this level is recompiled at when it stays hot (`Full` stays).
+    fn next(self, promote_after: u64) -> OptLevel {
+        match self {
+            OptLevel::Baseline if promote_after != 0 => OptLevel::Quick,
+            _ => OptLevel::Full,
+        }
+    }
 }
 
 /// The host ISA descriptions for both optimisation levels.
@@ -405,7 +473,8 @@ impl HostIsas {
     /// The description for `level`.
     pub(crate) fn get(&self, level: OptLevel) -> &dyn TargetIsa {
         match level {
-            OptLevel::Quick => &*self.quick,
+            // (Baseline code is not Cranelift's: never asked for.)
+            OptLevel::Quick | OptLevel::Baseline => &*self.quick,
             OptLevel::Full => &*self.full,
         }
     }
@@ -418,7 +487,7 @@ pub(crate) fn host_isa(level: OptLevel) -> Result<Arc<dyn TargetIsa>, JitError> 
         fb.set(k, v).map_err(|e| JitError::Isa(format!("{k}: {e}")))
     };
     let (opt, regalloc) = match level {
-        OptLevel::Quick => ("none", "single_pass"),
+        OptLevel::Quick | OptLevel::Baseline => ("none", "single_pass"),
         OptLevel::Full => ("speed", "backtracking"),
     };
     set(&mut fb, "opt_level", opt)?;
@@ -435,7 +504,7 @@ pub(crate) fn host_isa(level: OptLevel) -> Result<Arc<dyn TargetIsa>, JitError> 
 type Tramp = unsafe extern "C" fn(*mut Cpu, *const u8) -> u64;
 
 impl JitState {
-    fn new(cfg: &JitConfig) -> Result<JitState, JitError> {
+    fn new(cfg: &JitConfig, baseline: bool) -> Result<JitState, JitError> {
         let isas = HostIsas::new()?;
         let mut arena = CodeArena::new(ARENA_SIZE)?;
         let code = translate::compile_trampoline(isas.get(OptLevel::Full))
@@ -469,7 +538,17 @@ impl JitState {
             generation: 0,
             translator: Translator::new(),
             worker,
-            threshold: cfg.threshold,
+            threshold: if baseline {
+                BASELINE_THRESHOLD.min(cfg.threshold)
+            } else {
+                cfg.threshold
+            },
+            region_threshold: cfg.threshold,
+            first_level: if baseline {
+                OptLevel::Baseline
+            } else {
+                OptLevel::Quick
+            },
         })
     }
 
@@ -489,6 +568,27 @@ impl JitState {
         jit.jc_epoch = jit.jc_epoch.wrapping_add(1 << 32);
         if jit.jc_epoch == 0 {
             self.jc.fill(JC_EMPTY);
+        }
+    }
+
+    /// Clears the exit slots and jump-cache entries that lead to `code` (replaced by a
+    /// recompiled version: they link again to the new code on their next use).
+    fn unlink_code(&mut self, code: *const u8) {
+        let code = code as u64;
+        self.links.retain(|&(s, _)| {
+            // SAFETY: as in `clear_links`.
+            unsafe {
+                if *s == code {
+                    *s = 0;
+                    return false;
+                }
+            }
+            true
+        });
+        for e in self.jc.iter_mut() {
+            if e.code == code {
+                *e = JC_EMPTY;
+            }
         }
     }
 
@@ -584,6 +684,7 @@ impl JitState {
                 code,
                 level: OptLevel::Full,
                 upgrade: None,
+                countdown: std::ptr::null_mut(),
             },
         };
         self.regions.insert(key, entry);
@@ -592,7 +693,7 @@ impl JitState {
     /// Installs compiled code for pending request `id` (or handles its failure or drop).
     fn install(&mut self, cpu: &mut Cpu, id: u64, outcome: worker::Outcome, t: Duration) {
         cpu.jit.stats.compile_time += t;
-        let Some(p) = self.pending.remove(&id) else {
+        let Some(mut p) = self.pending.remove(&id) else {
             return;
         };
         let old = match self.regions.get(&p.key) {
@@ -601,7 +702,8 @@ impl JitState {
                 code,
                 level,
                 upgrade: Some(i),
-            }) if i == id => Some((code, level)),
+                countdown,
+            }) if i == id => Some((code, level, countdown)),
             _ => return,
         };
         // The blocks must still be the ones the region was built from.
@@ -614,7 +716,7 @@ impl JitState {
                 None => {
                     self.regions.remove(&p.key);
                 }
-                Some((code, _)) => self.give_up(p.key, Some(code)),
+                Some((code, ..)) => self.give_up(p.key, Some(code)),
             }
             return;
         }
@@ -627,13 +729,20 @@ impl JitState {
                     None => {
                         self.regions.remove(&p.key);
                     }
-                    Some((code, level)) => {
+                    Some((code, level, countdown)) => {
+                        if !countdown.is_null() {
+                            // Count again before asking (the countdown ran out to ask).
+                            // SAFETY: the countdown lives in the old code's `RegionMem`, kept
+                            // until the arena is flushed (which drops this entry too).
+                            unsafe { *countdown = self.recount(level) };
+                        }
                         self.regions.insert(
                             p.key,
                             Entry::Ready {
                                 code,
                                 level,
                                 upgrade: None,
+                                countdown,
                             },
                         );
                     }
@@ -643,7 +752,7 @@ impl JitState {
             worker::Outcome::Failed(e) => {
                 log::debug!("jit: region {:#x} failed to compile: {e}", p.key.0);
                 cpu.jit.stats.compile_failures += 1;
-                self.give_up(p.key, old.map(|(code, _)| code));
+                self.give_up(p.key, old.map(|(code, ..)| code));
                 return;
             }
         };
@@ -661,7 +770,7 @@ impl JitState {
             Err(e) => {
                 log::warn!("jit: {e}");
                 cpu.jit.stats.compile_failures += 1;
-                self.give_up(p.key, old.map(|(code, _)| code));
+                self.give_up(p.key, old.map(|(code, ..)| code));
                 return;
             }
         };
@@ -675,23 +784,51 @@ impl JitState {
         for b in &p.blocks {
             self.by_block.entry(b.pa).or_default().push(p.key);
         }
+        let countdown = p
+            .mem
+            .slots
+            .last_mut()
+            .map_or(std::ptr::null_mut(), |s| s.as_mut_ptr());
+        let counting = (p.level == OptLevel::Baseline && cpu.jit.baseline != BaselineMode::Only)
+            || (p.level == OptLevel::Quick && cpu.jit.promote_after != 0);
         self.regions.insert(
             p.key,
             Entry::Ready {
                 code: ptr,
                 level: p.level,
                 upgrade: None,
+                countdown: if counting {
+                    countdown
+                } else {
+                    std::ptr::null_mut()
+                },
             },
         );
         self.mems.push(p.mem);
-        if old.is_some() {
+        if let Some((old_code, old_level, _)) = old {
             // Links and jump-cache entries still lead to the old code (which stays valid
             // until the next arena flush): let them find the new one.
-            self.clear_links(&mut cpu.jit);
-            cpu.jit.stats.upgrades += 1;
+            self.unlink_code(old_code);
+            if old_level == OptLevel::Baseline {
+                cpu.jit.stats.regions_compiled += 1;
+                cpu.jit.stats.insns_compiled += p.ninsns as u64;
+            } else {
+                cpu.jit.stats.upgrades += 1;
+            }
+        } else if p.level == OptLevel::Baseline {
+            cpu.jit.stats.baseline_blocks += 1;
+            cpu.jit.stats.baseline_insns += p.ninsns as u64;
         } else {
             cpu.jit.stats.regions_compiled += 1;
             cpu.jit.stats.insns_compiled += p.ninsns as u64;
+        }
+    }
+
+    /// The entry countdown of code at `level` (entries before it asks for the next level).
+    fn recount(&self, level: OptLevel) -> u64 {
+        match level {
+            OptLevel::Baseline => self.region_threshold.max(1) as u64,
+            _ => PROMOTE_REGION_ENTRIES,
         }
     }
 
@@ -708,7 +845,12 @@ impl JitState {
     /// (`level` Full for a region that has Quick code) keeps the old code running meanwhile.
     fn request(&mut self, cpu: &mut Cpu, pc: u64, pa: u64, mode: u32, level: OptLevel) {
         let key = (pa, mode);
-        let Some(blocks) = form_region(cpu, pc, pa) else {
+        let formed = if level == OptLevel::Baseline {
+            single_block(cpu, pc, pa)
+        } else {
+            form_region(cpu, pc, pa)
+        };
+        let Some(blocks) = formed else {
             if !matches!(self.regions.get(&key), Some(Entry::Ready { .. })) {
                 self.regions.insert(key, Entry::Failed);
             }
@@ -727,8 +869,9 @@ impl JitState {
         let ninsns = flat.len();
         // Two exit slots per block, then the entry countdown of quick code.
         let mut slots = vec![[0u64, mode as u64]; 2 * blocks.len() + 1];
-        let counting = level == OptLevel::Quick && cpu.jit.promote_after != 0;
-        slots[2 * blocks.len()] = [PROMOTE_REGION_ENTRIES, 0];
+        let counting = (level == OptLevel::Baseline && cpu.jit.baseline != BaselineMode::Only)
+            || (level == OptLevel::Quick && cpu.jit.promote_after != 0);
+        slots[2 * blocks.len()] = [self.recount(level), 0];
         let mem = RegionMem {
             insns: flat.into_boxed_slice(),
             slots: slots.into_boxed_slice(),
@@ -767,13 +910,20 @@ impl JitState {
                 generation: self.generation,
             },
         );
-        if let Some(w) = &mut self.worker {
-            if w.submit(id, level, desc.clone()) {
-                return;
+        if level != OptLevel::Baseline {
+            if let Some(w) = &mut self.worker {
+                if w.submit(id, level, desc.clone()) {
+                    return;
+                }
             }
         }
         let t0 = Instant::now();
-        let code = match self.translator.compile(self.isas.get(level), &desc) {
+        let compiled = match level {
+            #[cfg(target_arch = "x86_64")]
+            OptLevel::Baseline => baseline::compile(&desc),
+            _ => self.translator.compile(self.isas.get(level), &desc),
+        };
+        let code = match compiled {
             Ok(c) => worker::Outcome::Code(c),
             Err(e) => worker::Outcome::Failed(e),
         };
@@ -828,10 +978,9 @@ impl JitState {
                     return None;
                 }
                 self.hot.remove(&key);
-                let level = if cpu.jit.promote_after == 0 {
-                    OptLevel::Full
-                } else {
-                    OptLevel::Quick
+                let level = match self.first_level {
+                    OptLevel::Quick if cpu.jit.promote_after == 0 => OptLevel::Full,
+                    l => l,
                 };
                 self.request(cpu, pc, pa, mode, level);
                 match self.regions.get(&key) {
@@ -842,20 +991,23 @@ impl JitState {
         }
     }
 
-    /// The Quick code at `pc` keeps being entered: recompile it at [`OptLevel::Full`].
+    /// The baseline or quick code at `pc` keeps being entered: recompile it at the next level.
     fn promote(&mut self, cpu: &mut Cpu, pc: u64, mode: u32) {
         let Ok(pa) = cpu.translate(pc, Access::Exec, 2) else {
             return;
         };
-        if matches!(
-            self.regions.get(&(pa, mode)),
-            Some(Entry::Ready {
-                level: OptLevel::Quick,
-                upgrade: None,
-                ..
-            })
-        ) {
-            self.request(cpu, pc, pa, mode, OptLevel::Full);
+        if let Some(&Entry::Ready {
+            level,
+            upgrade: None,
+            ..
+        }) = self.regions.get(&(pa, mode))
+        {
+            let last = level == OptLevel::Full
+                || (level == OptLevel::Baseline && cpu.jit.baseline == BaselineMode::Only);
+            if !last {
+                let next = level.next(cpu.jit.promote_after);
+                self.request(cpu, pc, pa, mode, next);
+            }
         }
     }
 
@@ -957,6 +1109,18 @@ fn successors(b: &Block) -> Vec<u64> {
     }
 }
 
+/// The block at `pc` (physical `pa`) alone, for the baseline tier.
+fn single_block(cpu: &mut Cpu, pc: u64, pa: u64) -> Option<Vec<Rc<Block>>> {
+    let b = match cpu.blocks.get(&pa) {
+        Some(b) => b.clone(),
+        None => match cpu.translate_block(pc, pa) {
+            Ok((b, true)) => b,
+            _ => return None,
+        },
+    };
+    (!b.insns.is_empty()).then(|| vec![b])
+}
+
 /// Collects the blocks of the region entered at `pc` (physical `pa`).
 fn form_region(cpu: &mut Cpu, pc: u64, pa: u64) -> Option<Vec<Rc<Block>>> {
     let page = pa & PAGE_MASK;
@@ -1010,7 +1174,7 @@ pub(crate) fn dispatch(cpu: &mut Cpu, target: u64, seed: u32) -> bool {
         Some(s) => s,
         None => {
             let cfg = cpu.jit.config.0.unwrap_or_default();
-            match JitState::new(&cfg) {
+            match JitState::new(&cfg, cpu.jit.baseline_on()) {
                 Ok(s) => Box::new(s),
                 Err(e) => {
                     log::warn!("jit disabled: {e}");
@@ -1042,6 +1206,12 @@ impl Cpu {
     /// tests and measurements).
     pub fn set_jit_promote_after(&mut self, entries: u64) {
         self.jit.promote_after = entries;
+    }
+
+    /// Chooses whether the baseline tier runs (on by default; only x86-64 hosts have it).
+    /// Takes effect with the next [`Cpu::set_jit`].
+    pub fn set_jit_baseline(&mut self, mode: BaselineMode) {
+        self.jit.baseline = mode;
     }
 
     /// The JIT counters so far.

@@ -68,6 +68,8 @@ pub struct RunOptions {
     pub jit: bool,
     /// TCG: executions before a region is compiled.
     pub jit_threshold: u32,
+    /// TCG: whether the baseline tier runs (x86-64 hosts).
+    pub jit_baseline: accel_tcg::jit::BaselineMode,
     /// `-v` count (statistics at exit).
     pub verbose: u8,
     /// Where semihosting console output goes.

@@ -24,6 +24,7 @@ pub fn run(machine: Machine, opts: RunOptions) -> Result<GuestExit, VmmError> {
         console_in: opts.console_in,
         jit: opts.jit,
         jit_threshold: opts.jit_threshold,
+        jit_baseline: opts.jit_baseline,
     };
     let (exit, stats) = accel_tcg::run(tcg_machine, config)
         .map_err(|e| VmmError::GuestCrash(format!("TCG: {e}")))?;
@@ -39,11 +40,14 @@ pub fn run(machine: Machine, opts: RunOptions) -> Result<GuestExit, VmmError> {
         );
         if jit {
             eprintln!(
-                "vmm: jit: {} regions compiled ({} instructions, {} failed, {} recompiled optimised, \
+                "vmm: jit: {} baseline blocks ({} instructions), \
+                 {} regions compiled ({} instructions, {} failed, {} recompiled optimised, \
                  {} requests dropped) \
                  in {:.3}s, {} cache \
                  flushes, {} invalidations, {} chained vs {} dispatched entries, {} instructions \
                  ({:.1}%) run translated",
+                j.baseline_blocks,
+                j.baseline_insns,
                 j.regions_compiled,
                 j.insns_compiled,
                 j.compile_failures,
