@@ -27,6 +27,7 @@ pub mod arena;
 #[cfg(target_arch = "x86_64")]
 mod baseline;
 pub mod helpers;
+mod links;
 pub mod translate;
 mod worker;
 
@@ -389,7 +390,7 @@ pub(crate) struct JitState {
     /// Region memories (kept until the arena is flushed).
     mems: Vec<RegionMem>,
     /// Filled exit slots, with the virtual address they lead to.
-    links: Vec<(*mut u64, u64)>,
+    links: links::LinkIndex,
     pending: FxMap<u64, PendingRegion>,
     next_id: u64,
     generation: u64,
@@ -532,7 +533,7 @@ impl JitState {
             rewrites: FxMap::default(),
             by_block: FxMap::default(),
             mems: Vec::new(),
-            links: Vec::new(),
+            links: links::LinkIndex::default(),
             pending: FxMap::default(),
             next_id: 1,
             generation: 0,
@@ -558,12 +559,9 @@ impl JitState {
     }
 
     fn clear_links(&mut self, jit: &mut JitCpu) {
-        for &(s, _) in &self.links {
-            // SAFETY: every recorded slot points into a `RegionMem` in `self.mems` or a pending
-            // region, both alive until the arena flush that also clears `links`.
-            unsafe { *s = 0 };
-        }
-        self.links.clear();
+        // SAFETY: every recorded slot points into a `RegionMem` in `self.mems`, alive until
+        // the arena flush that also clears `links`.
+        unsafe { self.links.clear_all() };
         jit.flushed_pages.clear();
         jit.jc_epoch = jit.jc_epoch.wrapping_add(1 << 32);
         if jit.jc_epoch == 0 {
@@ -575,16 +573,8 @@ impl JitState {
     /// recompiled version: they link again to the new code on their next use).
     fn unlink_code(&mut self, code: *const u8) {
         let code = code as u64;
-        self.links.retain(|&(s, _)| {
-            // SAFETY: as in `clear_links`.
-            unsafe {
-                if *s == code {
-                    *s = 0;
-                    return false;
-                }
-            }
-            true
-        });
+        // SAFETY: as in `clear_links`.
+        unsafe { self.links.unlink_code(code) };
         for e in self.jc.iter_mut() {
             if e.code == code {
                 *e = JC_EMPTY;
@@ -617,7 +607,10 @@ impl JitState {
             for pa in removed {
                 if let Some(keys) = self.by_block.remove(&pa) {
                     for k in keys {
-                        if matches!(self.regions.remove(&k), Some(Entry::Ready { .. })) {
+                        if let Some(Entry::Ready { code, .. }) = self.regions.remove(&k) {
+                            // Exits and jump-cache entries leading to it go back to the
+                            // dispatcher (regions holding the block are all in `keys`).
+                            self.unlink_code(code);
                             cpu.jit.stats.invalidations += 1;
                             // Code that keeps rewriting itself stays on tier 0.
                             let n = self.rewrites.entry(k).or_insert(0);
@@ -631,7 +624,6 @@ impl JitState {
                 }
                 // Pending regions using the block are dropped when they arrive (block check).
             }
-            cpu.jit.flush_links = true;
         }
         if cpu.jit.flush_links {
             cpu.jit.flush_links = false;
@@ -639,16 +631,9 @@ impl JitState {
         }
         if !cpu.jit.flushed_pages.is_empty() {
             let pages = std::mem::take(&mut cpu.jit.flushed_pages);
-            self.links.retain(|&(s, vpc)| {
-                if pages.contains(&(vpc & PAGE_MASK)) {
-                    // SAFETY: as in `clear_links`.
-                    unsafe { *s = 0 };
-                    false
-                } else {
-                    true
-                }
-            });
             for &page in &pages {
+                // SAFETY: as in `clear_links`.
+                unsafe { self.links.unlink_page(page) };
                 let first = Self::jc_slot(page);
                 for k in 0..JC_SIZE / 2 {
                     let e = &mut self.jc[(first + k) & (JC_SIZE - 1)];
@@ -1086,7 +1071,10 @@ impl JitState {
         };
         // SAFETY: as above.
         unsafe { *slot = code };
-        self.links.push((slot, pc));
+        if self.links.full() {
+            self.clear_links(&mut cpu.jit);
+        }
+        self.links.add(slot, pc, code);
         cpu.jit.stats.links += 1;
     }
 }
