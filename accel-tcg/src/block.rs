@@ -232,9 +232,9 @@ impl Cpu {
         }
         if cacheable {
             self.blocks.insert(pa, block.clone());
-            let list = self.code_pages.entry(page).or_default();
-            let first = list.is_empty();
-            list.push(pa);
+            let cp = self.code_pages.entry(page).or_default();
+            let first = cp.blocks.is_empty();
+            cp.add(pa, block.end_pa);
             if first {
                 self.tlb_protect_code_page(page);
             }
@@ -421,6 +421,13 @@ impl Cpu {
                 return RunExit::Budget;
             }
             let pc = self.pc;
+            if prev.is_none() && self.jit.enabled && crate::jit::enter_cached(self, target) {
+                // Compiled code ran (found by pc alone, no tier-0 block needed).
+                if let Some(code) = self.semi_exit {
+                    return RunExit::Semihosting(code);
+                }
+                continue;
+            }
             let next = match prev.take() {
                 Some((p, ppc)) if (ppc ^ pc) & PAGE_MASK == 0 => self.chained_block(&p, pc),
                 _ => self.lookup_block(),

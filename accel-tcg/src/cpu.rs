@@ -160,8 +160,8 @@ pub struct Cpu {
 
     // --- block cache ---
     pub(crate) blocks: crate::jit::FxMap<u64, Rc<Block>>,
-    /// Physical page → physical start addresses of the blocks that hold code from it.
-    pub(crate) code_pages: crate::jit::FxMap<u64, Vec<u64>>,
+    /// Physical page → the blocks that hold code from it.
+    pub(crate) code_pages: crate::jit::FxMap<u64, crate::memory::CodePage>,
     pub(crate) jump_cache: JumpCache,
     /// The virtual range (first, last address) in which TLB entries from large pages may be
     /// cached since the last full flush (empty: `(u64::MAX, 0)`).

@@ -188,14 +188,18 @@ impl Cpu {
     /// Removes translated blocks overlapping `[pa, pa + size)`.
     pub(crate) fn invalidate_code(&mut self, pa: u64, size: u64) {
         let page = pa & PAGE_MASK;
-        let Some(list) = self.code_pages.get_mut(&page) else {
+        let Some(cp) = self.code_pages.get_mut(&page) else {
             return;
         };
         let end = pa.saturating_add(size);
+        if cp.lines & CodePage::lines_of(pa, end) == 0 {
+            // Data next to code: no block there.
+            return;
+        }
         let blocks = &mut self.blocks;
         let jit = &mut self.jit;
         let mut removed = false;
-        list.retain(|&start| {
+        cp.blocks.retain(|&start| {
             let overlaps = blocks
                 .get(&start)
                 .is_none_or(|b| start < end && b.end_pa > pa);
@@ -206,8 +210,14 @@ impl Cpu {
             }
             !overlaps
         });
-        if list.is_empty() {
+        if cp.blocks.is_empty() {
             self.code_pages.remove(&page);
+        } else if removed {
+            cp.lines = cp
+                .blocks
+                .iter()
+                .filter_map(|s| blocks.get(s))
+                .fold(0, |m, b| m | CodePage::lines_of(b.pa, b.end_pa));
         }
         if removed {
             self.jump_cache.clear();
@@ -245,6 +255,35 @@ impl Cpu {
     }
 }
 
+/// The tier-0 blocks holding code from one guest-physical page, and which of its 64-byte lines
+/// they cover (a store to the page's other lines needs no search: data next to code).
+#[derive(Debug, Default)]
+pub(crate) struct CodePage {
+    /// Physical start addresses of the blocks.
+    pub blocks: Vec<u64>,
+    /// Bit `k`: some block covers bytes `64k..64k+63` of the page.
+    pub lines: u64,
+}
+
+impl CodePage {
+    /// Records the block `[pa, end)` (within this page, `end` at most the page's end).
+    pub(crate) fn add(&mut self, pa: u64, end: u64) {
+        self.blocks.push(pa);
+        self.lines |= Self::lines_of(pa, end);
+    }
+
+    /// The line bits of the bytes `[pa, end)` that lie in `pa`'s page (none if empty).
+    pub(crate) fn lines_of(pa: u64, end: u64) -> u64 {
+        let lo = pa & 0xfff;
+        let hi = end.saturating_sub(pa & PAGE_MASK).min(0x1000);
+        if hi <= lo {
+            return 0;
+        }
+        let (first, last) = (lo >> 6, (hi - 1) >> 6);
+        (u64::MAX >> (63 - last)) & (u64::MAX << first)
+    }
+}
+
 /// Guest data memory for custom instructions: virtual addresses at the current privilege.
 pub(crate) struct DataAccess<'a> {
     pub cpu: &'a mut Cpu,
@@ -275,5 +314,25 @@ impl devices::cpu_ext::GuestDataAccess for DataAccess<'_> {
             self.fault = Some(e);
             devices::cpu_ext::MemFault
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CodePage;
+
+    #[test]
+    fn code_lines_cover_exactly_the_bytes_given() {
+        let p = 0x8000_1000;
+        assert_eq!(CodePage::lines_of(p, p + 1), 1);
+        assert_eq!(CodePage::lines_of(p + 63, p + 65), 0b11);
+        assert_eq!(CodePage::lines_of(p + 64, p + 128), 0b10);
+        assert_eq!(CodePage::lines_of(p + 0xfc0, p + 0x2000), 1 << 63);
+        assert_eq!(CodePage::lines_of(p, p + 0x1000), u64::MAX);
+        assert_eq!(CodePage::lines_of(p + 8, p + 8), 0);
+        let mut cp = CodePage::default();
+        cp.add(p + 0x40, p + 0x4c);
+        assert_eq!(cp.lines & CodePage::lines_of(p + 0x80, p + 0x88), 0);
+        assert_ne!(cp.lines & CodePage::lines_of(p + 0x48, p + 0x50), 0);
     }
 }

@@ -1006,6 +1006,34 @@ impl JitState {
         let Some(code) = self.lookup(cpu, mode, seed) else {
             return false;
         };
+        self.run(cpu, code, target)
+    }
+
+    /// Runs compiled code found in the jump cache for the current pc and mode, if any, with
+    /// nothing queued for the dispatcher: the run loop's first try, before it looks for a tier-0
+    /// block. Returns whether code ran.
+    fn enter_cached(&mut self, cpu: &mut Cpu, target: u64) -> bool {
+        if cpu.jit.needs_dispatch() {
+            return false;
+        }
+        let pc = cpu.pc;
+        let mode = mode_key(cpu);
+        let e = &mut self.jc[Self::jc_slot(pc)];
+        if e.vpc != pc || e.mode != mode as u64 | cpu.jit.jc_epoch {
+            return false;
+        }
+        e.hits += 1;
+        let code = e.code as *const u8;
+        if e.hits == cpu.jit.promote_after {
+            self.promote(cpu, pc, mode);
+        }
+        self.poll_worker(cpu);
+        self.run(cpu, code, target)
+    }
+
+    /// Runs installed `code` (for the current pc and mode) until it returns, then handles
+    /// what it returned. Returns true.
+    fn run(&mut self, cpu: &mut Cpu, code: *const u8, target: u64) -> bool {
         cpu.jit.limit = cpu.next_poll.min(target);
         let start = cpu.instret;
         // SAFETY: `tramp` is the trampoline compiled for the host ABI; `code` is installed
@@ -1173,6 +1201,18 @@ pub(crate) fn dispatch(cpu: &mut Cpu, target: u64, seed: u32) -> bool {
         }
     };
     let r = st.dispatch(cpu, target, seed);
+    cpu.jit.state = Some(st);
+    r
+}
+
+/// The run loop's fast path: runs compiled code for the current pc straight from the jump cache
+/// (see [`JitState::enter_cached`]). Returns whether code ran.
+#[inline]
+pub(crate) fn enter_cached(cpu: &mut Cpu, target: u64) -> bool {
+    let Some(mut st) = cpu.jit.state.take() else {
+        return false;
+    };
+    let r = st.enter_cached(cpu, target);
     cpu.jit.state = Some(st);
     r
 }
