@@ -951,3 +951,148 @@ fn long_loops_stop_at_the_limit_and_match() {
         );
     }
 }
+
+/// `fmadd.d`-family instruction (`op` 0x43 fmadd, 0x47 fmsub, 0x4b fnmsub, 0x4f fnmadd).
+fn fma_d(op: u32, rd: u32, rs1: u32, rs2: u32, rs3: u32) -> u32 {
+    (rs3 << 27) | (1 << 25) | (rs2 << 20) | (rs1 << 15) | (rd << 7) | op
+}
+
+/// Loops using more guest registers than translated code keeps in host registers (the
+/// register budget keeps the rest in the CPU structure inside the loop, written back at their
+/// last write in each block):
+///
+/// - an integer loop touching 26 registers, with loads and stores, a load that faults in the
+///   middle of the loop (the handler skips it) after some registers were written and before
+///   their last write;
+/// - an FP loop with fflags clear touching 24 FP registers with only exact operations,
+///   exact zeros among them (`x * 0`, `0 + 0`, `x - x`, `0 / x`, `sqrt(0)`, `fma(x, 0, 0)`,
+///   which translated code keeps on its fast path), then its flags;
+/// - an FP loop whose zeros are underflows (`tiny * tiny`, `fma(tiny, tiny, 0)`, `tiny / huge`)
+///   and inexact results, then its flags.
+fn register_budget_program(sv39: bool) -> Program {
+    let regs: Vec<u32> = (1..30).filter(|&k| k != 8 && k != 9).collect();
+    let mut body = vec![i(40, 0, 0, 30, 0x13)]; // li x30, 40
+    let top = body.len();
+    for (n, &k) in regs.iter().enumerate() {
+        let src = regs[(n + 7) % regs.len()];
+        body.push(r(0, src, k, 0, k, 0x33)); // add xk, xk, xsrc
+    }
+    body.extend_from_slice(&[
+        i(16, 8, 3, 11, 0x03),    // ld x11, 16(x8)
+        s(24, 12, 8, 3, 0x23),    // sd x12, 24(x8)
+        i(32, 8, 2, 13, 0x03),    // lw x13, 32(x8)
+        s(40, 14, 8, 3, 0x23),    // sd x14, 40(x8)
+        i(0x800, 9, 3, 15, 0x03), // ld x15, 0x800(x9): access fault, skipped
+    ]);
+    for &k in &regs[..12] {
+        body.push(i(k as i32, k, 4, k, 0x13)); // xori xk, xk, k
+    }
+    body.push(s(48, 16, 8, 3, 0x23)); // sd x16, 48(x8)
+    body.push(i(-1, 30, 0, 30, 0x13)); // addi x30, x30, -1
+    let back = -(4 * (body.len() - top) as i32);
+    body.push(b(back, 0, 30, 1)); // bne x30, x0, top
+
+    // FP data at DATA + 0x100: 1.5, 0.0, 2.0, tiny, huge, 0.1, 3.0.
+    let fdata = [1.5f64, 0.0, 2.0, 2f64.powi(-600), 2f64.powi(600), 0.1, 3.0];
+    let fld = |rd: u32, k: usize| i(0x100 + 8 * k as i32, 8, 3, rd, 0x07);
+    let fop = |f7: u32, rd: u32, a: u32, b_: u32| r(f7, b_, a, 0, rd, 0x53);
+    let (fadd, fsub, fmul, fdiv, fsqrt) = (0x01, 0x05, 0x09, 0x0d, 0x2d);
+    // Exact loop, fflags clear.
+    body.push(csr(0x001, 0, 1, 0)); // csrw fflags, x0
+    body.push(i(30, 0, 0, 30, 0x13)); // li x30, 30
+    let top = body.len();
+    body.extend_from_slice(&[
+        fld(1, 0),                 // f1 = 1.5
+        fld(2, 1),                 // f2 = 0
+        fld(3, 2),                 // f3 = 2
+        fma_d(0x43, 4, 1, 2, 2),   // f4 = 1.5 * 0 + 0
+        fop(fmul, 5, 1, 2),        // f5 = 1.5 * 0
+        fop(fsub, 6, 1, 1),        // f6 = 1.5 - 1.5
+        fop(fdiv, 7, 2, 1),        // f7 = 0 / 1.5
+        fop(fsqrt, 8, 2, 0),       // f8 = sqrt(0)
+        fop(fadd, 9, 2, 5),        // f9 = 0 + 0
+        fma_d(0x4b, 10, 2, 3, 6),  // f10 = -(0 * 2) + 0
+        fop(fmul, 11, 1, 3),       // f11 = 3
+        fma_d(0x43, 12, 1, 3, 11), // f12 = 1.5 * 2 + 3 = 6
+    ]);
+    for k in 13..31u32 {
+        // Exact small-integer sums through many registers.
+        body.push(fop(fadd, k, k, k - 2));
+    }
+    body.push(fop(fadd, 31, 31, 4));
+    body.push(i(-1, 30, 0, 30, 0x13));
+    let back = -(4 * (body.len() - top) as i32);
+    body.push(b(back, 0, 30, 1));
+    body.push(csr(0x001, 0, 1, 5)); // csrrw x5, fflags, x0
+    body.push(s(56, 5, 8, 3, 0x23)); // sd x5, 56(x8)
+                                     // Underflowing and inexact loop.
+    body.push(i(20, 0, 0, 30, 0x13)); // li x30, 20
+    let top = body.len();
+    body.extend_from_slice(&[
+        fld(1, 3),                // f1 = tiny
+        fld(2, 4),                // f2 = huge
+        fld(3, 1),                // f3 = 0
+        fop(fmul, 4, 1, 1),       // tiny * tiny: underflow to 0
+        fma_d(0x43, 5, 1, 1, 3),  // fma(tiny, tiny, 0): underflow to 0
+        fop(fdiv, 6, 1, 2),       // tiny / huge: underflow to 0
+        fop(fadd, 7, 7, 4),       // 0 + 0
+        fld(8, 5),                // f8 = 0.1
+        fop(fmul, 9, 9, 8),       // inexact
+        fma_d(0x47, 10, 8, 8, 9), // inexact
+    ]);
+    body.push(i(-1, 30, 0, 30, 0x13));
+    let back = -(4 * (body.len() - top) as i32);
+    body.push(b(back, 0, 30, 1));
+    body.push(csr(0x001, 0, 1, 6)); // csrrw x6, fflags, x0
+    body.push(s(64, 6, 8, 3, 0x23)); // sd x6, 64(x8)
+
+    let mut x = [0u64; 32];
+    for (k, v) in x.iter_mut().enumerate() {
+        *v = 0x0123_4567_89ab_cdefu64.wrapping_mul(k as u64 + 1);
+    }
+    x[0] = 0;
+    x[8] = DATA;
+    x[9] = DEV;
+    let mut f = [0u64; 32];
+    for (k, v) in f.iter_mut().enumerate() {
+        *v = (k as f64).to_bits();
+    }
+    f[9] = 1.0f64.to_bits();
+    let mut data = vec![0u8; 0x1000];
+    for (k, v) in fdata.iter().enumerate() {
+        let at = 0x100 + 8 * k;
+        data[at..at + 8].copy_from_slice(&v.to_bits().to_le_bytes());
+    }
+    Program {
+        body,
+        x,
+        f,
+        data,
+        sv39,
+        extra: Vec::new(),
+    }
+}
+
+#[test]
+fn loops_over_the_register_budget_match() {
+    for sv39 in [false, true] {
+        let p = register_budget_program(sv39);
+        let reference = run(&p, None, false);
+        assert!(
+            reference.exit.contains("HostStop"),
+            "reference: {}",
+            reference.exit
+        );
+        // The exact loop raised no flag, the other one underflow and inexact.
+        let word = |at: usize| u64::from_le_bytes(reference.data[at..at + 8].try_into().unwrap());
+        assert_eq!(word(56), 0, "exact loop flags");
+        assert_eq!(word(64), 0b00011, "underflow loop flags (UF | NX)");
+        for (th, full) in [(1, false), (2, false), (1, true), (3, true)] {
+            let got = run(&p, Some(th), full);
+            assert_eq!(
+                got, reference,
+                "sv39 {sv39} threshold {th} optimised {full}: tiers differ"
+            );
+        }
+    }
+}

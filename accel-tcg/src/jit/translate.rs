@@ -32,7 +32,7 @@ mod fp_exact;
 mod loops;
 mod mem;
 use fp_exact::{Exact, ExactOp};
-use loops::{BlockCost, Loops, Regs, Traffic};
+use loops::{BlockCost, Budget, Loops, Regs, Traffic};
 use mem::Probe;
 
 /// One tier-0 block of a region.
@@ -116,15 +116,18 @@ const _: () = assert!(size_of::<JcEntry>() == 32);
 /// Host registers the register budget leaves to the CPU pointer, the instruction count and
 /// temporaries (three) in every loop.
 const FIXED_HOST_REGS: usize = 5;
-/// The smallest register budget (guest registers a loop keeps in host registers).
+/// Host FP registers the register budget leaves to temporaries in every loop.
+const FIXED_HOST_FP_REGS: usize = 4;
+/// The smallest register budget (guest registers of a class a loop keeps in host registers).
 const MIN_REG_BUDGET: usize = 4;
 
-/// Allocatable integer registers of the host (the stack and frame pointers aside).
-fn host_int_regs(isa: &dyn TargetIsa) -> usize {
+/// Allocatable integer registers (the stack and frame pointers aside) and FP registers of the
+/// host.
+fn host_regs(isa: &dyn TargetIsa) -> (usize, usize) {
     match isa.name() {
-        "x64" => 14,
-        "aarch64" | "riscv64" => 26,
-        _ => 12,
+        "x64" => (14, 16),
+        "aarch64" | "riscv64" => (26, 32),
+        _ => (12, 16),
     }
 }
 
@@ -273,8 +276,8 @@ struct Emitter<'a, 'd> {
     /// emitted): a resident register's write is stored only at its last write in the block
     /// (until then it is dirty, and exits store it).
     later_w: Regs,
-    /// Allocatable host integer registers (for the register budget).
-    host_regs: usize,
+    /// Allocatable host integer and FP registers (for the register budget).
+    host_regs: (usize, usize),
     /// The quick tier's copy of `cpu` in the current Cranelift block (see `cpu_here`).
     cpu_copy: Option<(Block, Value)>,
     /// Registers read or written (loaded at entry).
@@ -299,7 +302,9 @@ impl<'a, 'd> Emitter<'a, 'd> {
     fn new(mut b: FunctionBuilder<'a>, isa: &dyn TargetIsa, d: &'d RegionDesc) -> Self {
         let sig_region = b.import_signature(region_sig(isa));
         let xv = (0..32).map(|_| b.declare_var(types::I64)).collect();
-        let fv = (0..32).map(|_| b.declare_var(types::I64)).collect();
+        // FP registers live in host FP registers (their bits are bitcast where an integer
+        // operation needs them).
+        let fv = (0..32).map(|_| b.declare_var(types::F64)).collect();
         let icnt = b.declare_var(types::I64);
         let (mut wx, mut wf, mut ux, mut uf) = (0u32, 0u32, 0u32, 0u32);
         for blk in &d.blocks {
@@ -330,7 +335,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
             res: (0, 0),
             rv: (0, 0),
             later_w: (0, 0),
-            host_regs: host_int_regs(isa),
+            host_regs: host_regs(isa),
             cpu_copy: None,
             ux,
             uf,
@@ -448,18 +453,19 @@ impl<'a, 'd> Emitter<'a, 'd> {
         }
     }
 
-    fn f(&mut self, r: u8) -> Value {
+    /// FP register `r` as an F64 value (its raw bits: a NaN-boxed single too).
+    fn fd(&mut self, r: u8) -> Value {
         let r = r & 31;
         if self.d.regs_in_memory {
             let cpu = self.cpu_here();
             self.b
                 .ins()
-                .load(types::I64, trusted(), cpu, F_OFF + 8 * r as i32)
+                .load(types::F64, trusted(), cpu, F_OFF + 8 * r as i32)
         } else if self.res.1 & !self.rv.1 & (1 << r) != 0 {
             let v = self
                 .b
                 .ins()
-                .load(types::I64, trusted(), self.cpu, F_OFF + 8 * r as i32);
+                .load(types::F64, trusted(), self.cpu, F_OFF + 8 * r as i32);
             self.b.def_var(self.fv[r as usize], v);
             self.rv.1 |= 1 << r;
             v
@@ -468,7 +474,20 @@ impl<'a, 'd> Emitter<'a, 'd> {
         }
     }
 
+    /// FP register `r`'s raw bits (I64).
+    fn f(&mut self, r: u8) -> Value {
+        let v = self.fd(r);
+        self.f64_to_bits(v)
+    }
+
+    /// Sets FP register `r` to raw bits `v` (I64).
     fn set_f(&mut self, r: u8, v: Value) {
+        let v = self.bits_to_f64(v);
+        self.set_fd(r, v)
+    }
+
+    /// Sets FP register `r` to the F64 value `v`.
+    fn set_fd(&mut self, r: u8, v: Value) {
         let r = r & 31;
         if self.d.regs_in_memory {
             let cpu = self.cpu_here();
@@ -511,7 +530,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
         }
         for r in 0..32u8 {
             if self.wf & (1 << r) != 0 {
-                let v = self.f(r);
+                let v = self.fd(r);
                 self.b
                     .ins()
                     .store(trusted(), v, self.cpu, F_OFF + 8 * r as i32);
@@ -720,7 +739,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
         }
         for r in 0..32u8 {
             if tr.store.1 & self.wf & (1 << r) != 0 {
-                let v = self.f(r);
+                let v = self.fd(r);
                 self.b
                     .ins()
                     .store(trusted(), v, self.cpu, F_OFF + 8 * r as i32);
@@ -742,7 +761,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 let v = self
                     .b
                     .ins()
-                    .load(types::I64, trusted(), self.cpu, F_OFF + 8 * r as i32);
+                    .load(types::F64, trusted(), self.cpu, F_OFF + 8 * r as i32);
                 self.b.def_var(self.fv[r as usize], v);
             }
         }
@@ -823,9 +842,9 @@ impl<'a, 'd> Emitter<'a, 'd> {
             let v = if self.uf & (1 << r) != 0 {
                 self.b
                     .ins()
-                    .load(types::I64, trusted(), self.cpu, F_OFF + 8 * r as i32)
+                    .load(types::F64, trusted(), self.cpu, F_OFF + 8 * r as i32)
             } else {
-                self.iconst(0)
+                self.b.ins().f64const(0.0)
             };
             self.b.def_var(self.fv[r as usize], v);
         }
@@ -1086,7 +1105,10 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 };
                 let a = self.x(r1);
                 let va = self.b.ins().iadd_imm_s(a, imm);
-                let v = if matches!(i.op, Fsw | Fsd) {
+                let v = if i.op == Fsd {
+                    // An F64 store (8 bytes, as is).
+                    self.fd(r2)
+                } else if i.op == Fsw {
                     self.f(r2)
                 } else {
                     self.x(r2)
@@ -1296,7 +1318,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
     /// it. Leaving instead of calling a helper keeps region code free of calls: a call anywhere
     /// in a loop clobbers every caller-saved host register, so the loop's values would live in
     /// callee-saved registers or on the stack on the hot path too. `rd` (`x[rd]` when `xdest`,
-    /// else `f[rd]`) gets the fast result.
+    /// else `f[rd]`: raw bits, or an F64 value) gets the fast result.
     #[allow(clippy::too_many_arguments)]
     fn fast_or_exit(
         &mut self,
@@ -1328,6 +1350,8 @@ impl<'a, 'd> Emitter<'a, 'd> {
         self.b.switch_to_block(join);
         if xdest {
             self.set_x(i.rd, fast);
+        } else if self.b.func.dfg.value_type(fast) == types::F64 {
+            self.set_fd(i.rd, fast);
         } else {
             self.set_f(i.rd, fast);
         }
@@ -1393,16 +1417,9 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 if is_fma && !self.fma {
                     return None;
                 }
-                let a = self.f(r1);
-                let a = self.bits_to_f64(a);
-                let b = self.f(r2);
-                let b = self.bits_to_f64(b);
-                let c = if is_fma {
-                    let c = self.f(r3);
-                    Some(self.bits_to_f64(c))
-                } else {
-                    None
-                };
+                let a = self.fd(r1);
+                let b = if i.op == FsqrtD { a } else { self.fd(r2) };
+                let c = is_fma.then(|| self.fd(r3));
                 let r = match (i.op, c) {
                     (FaddD, _) => self.b.ins().fadd(a, b),
                     (FsubD, _) => self.b.ins().fsub(a, b),
@@ -1427,28 +1444,26 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 let ok = self.b.ins().band(p, nx);
                 let exact = exact_op(i.op)
                     .filter(|&op| self.exact_possible(op))
-                    .map(|op| {
-                        let abits = self.f(r1);
-                        Exact {
-                            op,
-                            a,
-                            b,
-                            c,
-                            r,
-                            abits,
-                            rbits: bits,
-                            double: true,
-                            pre: None,
-                        }
+                    .map(|op| Exact {
+                        op,
+                        a,
+                        b,
+                        c,
+                        r,
+                        rbits: bits,
+                        double: true,
+                        pre: None,
                     });
-                Some(self.fast_or_exit(gi, off, i, ok, bits, false, exact))
+                Some(self.fast_or_exit(gi, off, i, ok, r, false, exact))
             }
             FaddS | FsubS | FmulS | FdivS | FsqrtS | FmaddS | FmsubS | FnmsubS | FnmaddS if rne => {
                 let is_fma = matches!(i.op, FmaddS | FmsubS | FnmsubS | FnmaddS);
                 if is_fma && !self.fma {
                     return None;
                 }
-                let (ra, rb, rc) = (self.f(r1), self.f(r2), self.f(r3));
+                let ra = self.f(r1);
+                let rb = if i.op == FsqrtS { ra } else { self.f(r2) };
+                let rc = if is_fma { self.f(r3) } else { ra };
                 let mut ok = self.boxed(ra);
                 if i.op != FsqrtS {
                     let bb = self.boxed(rb);
@@ -1498,12 +1513,24 @@ impl<'a, 'd> Emitter<'a, 'd> {
                         b,
                         c,
                         r,
-                        abits: ra,
                         rbits: bits,
                         double: false,
                         pre: Some(pre),
                     });
                 Some(self.fast_or_exit(gi, off, i, ok, boxed, false, exact))
+            }
+            FsgnjD | FsgnjnD | FsgnjxD if r1 == r2 => {
+                // fmv.d, fneg.d, fabs.d: sign-bit operations on the host FP value (Cranelift's
+                // `fneg` and `fabs` are bitwise, NaNs included).
+                let a = self.fd(r1);
+                let v = match i.op {
+                    FsgnjD => a,
+                    FsgnjnD => self.b.ins().fneg(a),
+                    _ => self.b.ins().fabs(a),
+                };
+                self.set_fd(rd, v);
+                self.k += 1;
+                Some(Flow::Next)
             }
             FsgnjD | FsgnjnD | FsgnjxD => {
                 let a = self.f(r1);
@@ -1558,10 +1585,8 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 Some(Flow::Next)
             }
             FeqD | FltD | FleD => {
-                let a = self.f(r1);
-                let a = self.bits_to_f64(a);
-                let b = self.f(r2);
-                let b = self.bits_to_f64(b);
+                let a = self.fd(r1);
+                let b = self.fd(r2);
                 let cc = match i.op {
                     FeqD => FloatCC::Equal,
                     FltD => FloatCC::LessThan,
@@ -1580,15 +1605,14 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 } else {
                     self.b.ins().fcvt_from_sint(types::F64, a)
                 };
-                let bits = self.f64_to_bits(r);
                 if i.op == FcvtDW {
                     // Exact for every int32.
-                    self.set_f(rd, bits);
+                    self.set_fd(rd, r);
                     self.k += 1;
                     return Some(Flow::Next);
                 }
                 let ok = self.nx_set();
-                Some(self.fast_or_exit(gi, off, i, ok, bits, false, None))
+                Some(self.fast_or_exit(gi, off, i, ok, r, false, None))
             }
             _ => None,
         }
@@ -1645,11 +1669,15 @@ impl<'a, 'd> Emitter<'a, 'd> {
         self.loops = Loops::find(&succ, &refs);
         // The probe cache's values take host registers in the innermost loops.
         self.setup_probes();
-        let budget = self
-            .host_regs
-            .saturating_sub(FIXED_HOST_REGS + 2 * self.probes.len())
-            .max(MIN_REG_BUDGET);
-        self.loops.evict(&costs, budget);
+        let budget = Budget {
+            x: self.host_regs.0.saturating_sub(FIXED_HOST_REGS),
+            f: self.host_regs.1.saturating_sub(FIXED_HOST_FP_REGS),
+            min: MIN_REG_BUDGET,
+            // A slot's tag and host addend.
+            per_probe: 2,
+        };
+        let probes: Vec<u32> = (0..n).map(|bi| self.probes_used(bi)).collect();
+        self.loops.evict(&costs, &probes, budget);
         let mut din = vec![(0u32, 0u32); n];
         let mut changed = true;
         while changed {
@@ -1705,7 +1733,8 @@ impl<'a, 'd> Emitter<'a, 'd> {
     fn write_dest(&mut self, dest: Dest, v: Value) {
         match dest {
             Dest::X(r) => self.set_x(r, v),
-            Dest::F64(r) => self.set_f(r, v),
+            // Loaded as F64.
+            Dest::F64(r) => self.set_fd(r, v),
             Dest::F32(r) => {
                 let v = self.b.ins().bor_imm_s(v, 0xffff_ffff_0000_0000u64 as i64);
                 self.set_f(r, v)
@@ -1758,7 +1787,7 @@ enum EdgeKind {
 enum Dest {
     /// An integer register (value already extended).
     X(u8),
-    /// An FP register, 64-bit value.
+    /// An FP register, 64-bit value (loaded as F64).
     F64(u8),
     /// An FP register, 32-bit value to NaN-box.
     F32(u8),
@@ -1773,16 +1802,78 @@ struct RegUse {
     wf: u32,
 }
 
+/// The registers an instruction may read and write. Over-approximations are safe (a register
+/// read but not listed would be undefined in translated code, one written but not listed
+/// would not be stored at exits).
 fn regs_of(i: &Insn) -> RegUse {
+    use Op::*;
     let b = |r: u8| 1u32 << (r & 31);
     let mut u = RegUse::default();
     match class_of(i.op) {
         Class::Fp => {
-            // Conservative: FP ops may read x[rs1] and any f source, write x[rd] or f[rd].
-            u.rx = b(i.rs1);
-            u.rf = b(i.rs1) | b(i.rs2) | b(i.rs3);
-            u.wx = b(i.rd);
-            u.wf = b(i.rd);
+            // Integer source in rs1 (memory base, conversion or move from an integer).
+            let int_src = matches!(
+                i.op,
+                Flw | Fld
+                    | Fsw
+                    | Fsd
+                    | FcvtSW
+                    | FcvtSWu
+                    | FcvtSL
+                    | FcvtSLu
+                    | FmvWX
+                    | FcvtDW
+                    | FcvtDWu
+                    | FcvtDL
+                    | FcvtDLu
+                    | FmvDX
+            );
+            // Integer destination (comparison, classification, conversion or move to one).
+            let int_dst = matches!(
+                i.op,
+                FcvtWS
+                    | FcvtWuS
+                    | FcvtLS
+                    | FcvtLuS
+                    | FmvXW
+                    | FeqS
+                    | FltS
+                    | FleS
+                    | FclassS
+                    | FeqD
+                    | FltD
+                    | FleD
+                    | FclassD
+                    | FcvtWD
+                    | FcvtWuD
+                    | FcvtLD
+                    | FcvtLuD
+                    | FmvXD
+                    | FcvtmodWD
+                    | FltqS
+                    | FleqS
+                    | FltqD
+                    | FleqD
+            );
+            let fma = matches!(
+                i.op,
+                FmaddS | FmsubS | FnmsubS | FnmaddS | FmaddD | FmsubD | FnmsubD | FnmaddD
+            );
+            if int_src {
+                u.rx = b(i.rs1);
+            } else {
+                u.rf = b(i.rs1);
+            }
+            // rs2 of one-operand instructions is a sub-opcode: listing it is harmless.
+            u.rf |= b(i.rs2);
+            if fma {
+                u.rf |= b(i.rs3);
+            }
+            if int_dst {
+                u.wx = b(i.rd);
+            } else if !matches!(i.op, Fsw | Fsd) {
+                u.wf = b(i.rd);
+            }
         }
         Class::Int => {
             u.rx = b(i.rs1) | b(i.rs2);

@@ -29,7 +29,7 @@
 //! (`0 + 0`, `x * 0`) have this fast path of their own.
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::{InstBuilder, Value};
+use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Value};
 
 use super::Emitter;
 
@@ -56,8 +56,7 @@ pub(super) struct Exact {
     pub r: Value,
     /// The addend of a fused multiply-add (else unused).
     pub c: Option<Value>,
-    /// The raw bits of `a` (its register value) and of the result (zero-extended to I64).
-    pub abits: Value,
+    /// The raw bits of the result (zero-extended to I64).
     pub rbits: Value,
     /// Double precision (else single).
     pub double: bool,
@@ -96,6 +95,13 @@ impl Emitter<'_, '_> {
             self.b.ins().f32const(0.0)
         };
         let (lo_r, lo_a) = if x.double { (54, 60) } else { (30, 30) };
+        // The raw bits of `a` (zero-extended to I64), for the exponent tests.
+        let abits = if x.double {
+            self.b.ins().bitcast(types::I64, MemFlagsData::new(), x.a)
+        } else {
+            let b32 = self.b.ins().bitcast(types::I32, MemFlagsData::new(), x.a);
+            self.b.ins().uextend(types::I64, b32)
+        };
         // Exact zero results (see the module doc).
         let rz = self.is_zero(x.r, zero);
         let zero_ok = match x.op {
@@ -147,7 +153,7 @@ impl Emitter<'_, '_> {
                 let nr = self.b.ins().fneg(x.r);
                 let err = self.b.ins().fma(nr, x.b, x.a);
                 let g1 = self.exp_in(x.rbits, x.double, 2);
-                let g2 = self.exp_in(x.abits, x.double, lo_a);
+                let g2 = self.exp_in(abits, x.double, lo_a);
                 (err, self.b.ins().band(g1, g2))
             }
             // (`Fma` returned above.)
@@ -155,7 +161,7 @@ impl Emitter<'_, '_> {
                 let nr = self.b.ins().fneg(x.r);
                 let err = self.b.ins().fma(nr, x.r, x.a);
                 let g1 = self.exp_in(x.rbits, x.double, 2);
-                let g2 = self.exp_in(x.abits, x.double, lo_a);
+                let g2 = self.exp_in(abits, x.double, lo_a);
                 (err, self.b.ins().band(g1, g2))
             }
         };

@@ -7,11 +7,12 @@
 //! values. The split done here: each loop has a *resident* set of registers held in the CPU
 //! structure while it runs: the registers it never reads or writes, and (register budget) the
 //! registers it uses least when it uses more than the host can keep in registers (see
-//! [`Loops::evict`]). Inside a block, a resident register is read from memory once (then its
-//! value is reused) and every write is also stored (write-through), so it is never dirty and no
-//! exit needs its value: its live range ends at its last use in the block instead of spanning
-//! the loop. On an edge *entering* a block where a register is resident, it is stored if dirty;
-//! on an edge *leaving* that, it is reloaded into a fresh value.
+//! [`Loops::evict`]; an eviction applies to the loop's own blocks, not to its inner loops).
+//! Inside a block, a resident register is read from memory at most once (then its value is
+//! reused) and stored at its last write in the block, so it is clean between blocks and no exit
+//! of another block needs its value: its live range ends in the block instead of spanning the
+//! loop. On an edge *entering* a block where a register is resident, it is stored if dirty; on
+//! an edge *leaving* that, it is reloaded into a fresh value.
 
 /// Bit sets of integer and FP registers.
 pub(super) type Regs = (u32, u32);
@@ -40,8 +41,22 @@ pub(super) struct Loops {
     member: Vec<u64>,
     /// Per loop: the registers no instruction of the loop reads or writes.
     untouched: Vec<Regs>,
-    /// Per loop: the registers it reads or writes but keeps in memory (see [`Loops::evict`]).
+    /// Per loop: the registers it reads or writes but keeps in memory in its own blocks (those
+    /// of no inner loop; see [`Loops::evict`]).
     evicted: Vec<Regs>,
+}
+
+/// Host registers available to a loop's guest registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Budget {
+    /// Integer registers.
+    pub x: usize,
+    /// FP registers.
+    pub f: usize,
+    /// The least a loop gets of each class whatever else it needs.
+    pub min: usize,
+    /// Integer registers a TLB probe cache slot takes (see `mem.rs`).
+    pub per_probe: usize,
 }
 
 /// What keeping each register in memory would cost in one block: per register (0-31 integer,
@@ -165,68 +180,93 @@ impl Loops {
         }
     }
 
-    /// The register budget: for each loop that touches more than `budget` registers (integer
-    /// and FP together, x0 aside), the ones it would cost least to keep in memory (by
+    /// The register budget: for each loop that touches more integer registers (x0 aside) or
+    /// FP registers than `budget` allows (less `budget.per_probe` integer registers for each
+    /// TLB probe cache slot its blocks use: `probes[b]` has bit `k` set when block `b` uses
+    /// slot `k`), the ones of that class it would cost least to keep in memory (by
     /// [`BlockCost`], blocks of deeper loops weighing 8x per level) stay resident while it
-    /// runs, so the host's registers hold the rest instead of spilling them. Then each loop's
-    /// registers compete only with its own: the integer registers untouched and evicted are
-    /// never in host registers inside it.
-    pub fn evict(&mut self, costs: &[BlockCost], budget: usize) {
+    /// runs, so the host's registers hold the rest instead of spilling them.
+    pub fn evict(&mut self, costs: &[BlockCost], probes: &[u32], budget: Budget) {
         for l in 0..self.untouched.len() {
             let touched = (!self.untouched[l].0 & !1, !self.untouched[l].1);
-            let n = (touched.0.count_ones() + touched.1.count_ones()) as usize;
-            if n <= budget {
+            let slots = (0..self.member.len())
+                .filter(|&b| self.member[b] & (1 << l) != 0)
+                .fold(0u32, |m, b| m | probes.get(b).copied().unwrap_or(0));
+            let taken = budget.per_probe * slots.count_ones() as usize;
+            let budget = (
+                budget.x.saturating_sub(taken).max(budget.min),
+                budget.f.max(budget.min),
+            );
+            if touched.0.count_ones() as usize <= budget.0
+                && touched.1.count_ones() as usize <= budget.1
+            {
                 continue;
             }
-            // (cost, uses) per register, weighted by the depth of the blocks.
+            // (cost, uses) per register in the loop's own blocks (an eviction applies only
+            // there, see `resident_at`); a register an inner loop keeps in a variable also costs
+            // a store on entering that loop and a load on leaving it.
             let mut score = [(0u64, 0u64); 64];
             for (b, &m) in self.member.iter().enumerate() {
                 if m & (1 << l) == 0 {
                     continue;
                 }
                 let Some(c) = costs.get(b) else { continue };
-                let w = 1u64 << (3 * m.count_ones().min(6));
+                let own = self.innermost(b) == Some(l);
                 for (k, s) in score.iter_mut().enumerate() {
-                    s.0 += w * c.cost[k] as u64;
-                    s.1 += w * c.uses[k] as u64;
+                    if own {
+                        s.0 += c.cost[k] as u64;
+                        s.1 += c.uses[k] as u64;
+                    } else if c.uses[k] != 0 {
+                        s.0 += 2;
+                    }
                 }
             }
-            let mut regs: Vec<usize> = (0..64)
-                .filter(|&k| {
-                    if k < 32 {
-                        touched.0 & (1 << k) != 0
-                    } else {
-                        touched.1 & (1 << (k - 32)) != 0
-                    }
-                })
-                .collect();
-            // Most expensive to keep in memory first; ties by register number (deterministic).
-            regs.sort_by(|&a, &b| score[b].cmp(&score[a]).then(a.cmp(&b)));
             let mut ev: Regs = (0, 0);
-            for &k in &regs[budget.min(regs.len())..] {
-                if k < 32 {
-                    ev.0 |= 1 << k;
+            for (class, set, keep) in [(0, touched.0, budget.0), (1, touched.1, budget.1)] {
+                let mut regs: Vec<usize> = (0..32).filter(|&k| set & (1 << k) != 0).collect();
+                // Most expensive to keep in memory first; ties by register number.
+                regs.sort_by(|&a, &b| {
+                    score[32 * class + b]
+                        .cmp(&score[32 * class + a])
+                        .then(a.cmp(&b))
+                });
+                let mut m = 0u32;
+                for &k in regs.iter().skip(keep) {
+                    m |= 1 << k;
+                }
+                if class == 0 {
+                    ev.0 = m;
                 } else {
-                    ev.1 |= 1 << (k - 32);
+                    ev.1 = m;
                 }
             }
             self.evicted[l] = ev;
         }
     }
 
-    /// The registers held in memory in block `b`: those resident in any loop containing it.
-    pub fn resident_at(&self, b: usize) -> Regs {
-        self.union(self.member.get(b).copied().unwrap_or(0))
+    /// The innermost loop containing block `b` (the one with the fewest blocks).
+    fn innermost(&self, b: usize) -> Option<usize> {
+        let m = self.member.get(b).copied().unwrap_or(0);
+        (0..self.untouched.len())
+            .filter(|&l| m & (1 << l) != 0)
+            .min_by_key(|&l| self.member.iter().filter(|&&mb| mb & (1 << l) != 0).count())
     }
 
-    /// The registers resident (untouched or evicted) in any of the loops in `set`.
-    fn union(&self, set: u64) -> Regs {
+    /// The registers held in memory in block `b`: those that a loop containing it never
+    /// touches, and those its innermost loop evicted (an outer loop's evictions do not apply
+    /// inside an inner loop, which may have room for them: they are reloaded on entering it).
+    pub fn resident_at(&self, b: usize) -> Regs {
+        let m = self.member.get(b).copied().unwrap_or(0);
         let mut r: Regs = (0, 0);
-        for (l, (u, e)) in self.untouched.iter().zip(&self.evicted).enumerate() {
-            if set & (1 << l) != 0 {
-                r.0 |= u.0 | e.0;
-                r.1 |= u.1 | e.1;
+        for (l, u) in self.untouched.iter().enumerate() {
+            if m & (1 << l) != 0 {
+                r.0 |= u.0;
+                r.1 |= u.1;
             }
+        }
+        if let Some(e) = self.innermost(b).and_then(|l| self.evicted.get(l)) {
+            r.0 |= e.0;
+            r.1 |= e.1;
         }
         r
     }
@@ -337,5 +377,111 @@ mod tests {
         assert!(l.traffic(0, 1, (!0, !0)).is_empty());
         // Out-of-range indices are harmless.
         assert!(l.traffic(5, 9, (!0, !0)).is_empty());
+    }
+
+    /// One self-loop block whose instructions read and write `regs`, `heavy` of them in
+    /// three instructions each, the others once.
+    fn one_loop(regs: &[u32], heavy: &[u32]) -> (Loops, Vec<BlockCost>) {
+        let succ = vec![vec![(0, true)]];
+        let mut refs: Regs = (0, 0);
+        let mut c = BlockCost::default();
+        let (mut seen, mut written) = ((0, 0), (0, 0));
+        for &r in regs {
+            refs.0 |= 1 << r;
+            let n = if heavy.contains(&r) { 3 } else { 1 };
+            for _ in 0..n {
+                // `add r, r, r` each time: the first reads (a load if resident) and writes.
+                c.add((1 << r, 0), (1 << r, 0), &mut seen, &mut written);
+            }
+        }
+        (Loops::find(&succ, &[refs]), vec![c])
+    }
+
+    fn budget(x: usize) -> Budget {
+        Budget {
+            x,
+            f: 12,
+            min: 2,
+            per_probe: 2,
+        }
+    }
+
+    #[test]
+    fn block_cost_counts_one_load_and_one_store() {
+        let mut c = BlockCost::default();
+        let (mut seen, mut written) = ((0, 0), (0, 0));
+        c.add((1 << 5, 0), (1 << 6, 0), &mut seen, &mut written); // x6 = f(x5)
+        c.add((1 << 6, 0), (1 << 6, 0), &mut seen, &mut written); // x6 = f(x6)
+        c.add((1 << 5, 0), (0, 1 << 2), &mut seen, &mut written); // f2 = f(x5)
+        assert_eq!((c.cost[5], c.uses[5]), (1, 2), "x5: one load, two reads");
+        assert_eq!(
+            (c.cost[6], c.uses[6]),
+            (1, 3),
+            "x6: written first, one store"
+        );
+        assert_eq!((c.cost[34], c.uses[34]), (1, 1), "f2");
+    }
+
+    #[test]
+    fn budget_evicts_the_cheapest_registers_of_a_loop_over_it() {
+        let regs = [5, 6, 7, 10, 11, 12];
+        let (mut l, costs) = one_loop(&regs, &[5, 6, 7, 10]);
+        l.evict(&costs, &[0], budget(4));
+        // x11 and x12 are used once: resident; the rest stay in variables.
+        assert_eq!(l.resident_at(0).0 & 0x1ce0, 1 << 11 | 1 << 12);
+        // Untouched registers stay resident too.
+        assert_ne!(l.resident_at(0).0 & (1 << 20), 0);
+        // Under the budget nothing is evicted.
+        let (mut l, costs) = one_loop(&regs, &[]);
+        l.evict(&costs, &[0], budget(6));
+        assert_eq!(l.resident_at(0).0 & 0x1ce0, 0);
+        // A probe cache slot used by the loop takes two registers of the budget.
+        l.evict(&costs, &[1], budget(6));
+        assert_eq!((l.resident_at(0).0 & 0x1ce0).count_ones(), 2);
+        // Entering the loop stores the evicted registers, leaving it reloads them.
+        let e = l.traffic(1, 0, (0x1ce0, 0));
+        assert_eq!(e.store.0 & 0x1ce0, l.resident_at(0).0 & 0x1ce0);
+        let x = l.traffic(0, 1, (0x1ce0, 0));
+        assert_eq!(x.reload.0, l.resident_at(0).0 & 0x1ce0);
+    }
+
+    #[test]
+    fn an_outer_loop_eviction_does_not_apply_inside_its_inner_loop() {
+        // Outer loop {0, 1, 2}, inner loop {1}. The outer blocks use x10..x17 once each, the
+        // inner loop x5, x6 and x10 (three times each).
+        let succ = vec![
+            vec![(1, false)],
+            vec![(1, true), (2, false)],
+            vec![(0, true)],
+        ];
+        let outer: u32 = 0xff << 10;
+        let inner: u32 = 1 << 5 | 1 << 6 | 1 << 10;
+        let refs = vec![(outer, 0), (inner, 0), (outer, 0)];
+        let mut costs = vec![BlockCost::default(); 3];
+        for (b, set, n) in [(0, outer, 1), (1, inner, 3), (2, outer, 1)] {
+            let (mut seen, mut written) = ((0, 0), (0, 0));
+            for _ in 0..n {
+                costs[b].add((set, 0), (set, 0), &mut seen, &mut written);
+            }
+        }
+        let mut l = Loops::find(&succ, &refs);
+        l.evict(&costs, &[0; 3], budget(6));
+        let (r0, r1) = (l.resident_at(0).0, l.resident_at(1).0);
+        // The outer loop touches 10 registers: 4 evicted from its own blocks, first x5 and x6,
+        // which they never use (they only cost traffic at the inner loop's boundary).
+        assert_eq!((r0 & (outer | inner)).count_ones(), 4);
+        assert_eq!(r0 & (1 << 5 | 1 << 6), 1 << 5 | 1 << 6);
+        assert_eq!(r0 & (1 << 10), 0, "x10 is used in both loops");
+        // Inside the inner loop (3 registers, under the budget) its own registers are in
+        // variables whatever the outer loop evicted.
+        assert_eq!(r1 & inner, 0);
+        // Entering the inner loop reloads an evicted register it uses.
+        let t = l.traffic(0, 1, (outer | inner, 0));
+        assert_eq!(t.reload.0, 1 << 5 | 1 << 6);
+        // Leaving it stores them (if dirty) for the outer blocks.
+        assert_eq!(
+            l.traffic(1, 2, (outer | inner, 0)).store.0 & inner,
+            1 << 5 | 1 << 6
+        );
     }
 }

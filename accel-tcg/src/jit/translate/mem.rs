@@ -43,8 +43,9 @@ pub(super) struct Probe {
 /// The memory operation of an access.
 #[derive(Clone, Copy)]
 enum Op {
-    /// A load of `size` bytes, sign- or zero-extended to 64 bits.
-    Load { size: u8, signed: bool },
+    /// A load of `size` bytes, sign- or zero-extended to 64 bits (`float`: 8 bytes into an F64
+    /// value).
+    Load { size: u8, signed: bool, float: bool },
     /// A store of the low `size` bytes of a value.
     Store { size: u8, v: Value },
 }
@@ -123,11 +124,31 @@ impl Emitter<'_, '_> {
         }
     }
 
+    /// The cache slots the memory instructions of guest block `bi` use (bit `k`: slot `k`).
+    pub(super) fn probes_used(&self, bi: usize) -> u32 {
+        let fs = super::mode_fs_dirty(self.d.mode);
+        let mut m = 0;
+        for i in self.d.blocks.get(bi).map_or(&[][..], |b| &b.insns[..]) {
+            let Some((base, bucket, write)) = key_of(i, fs) else {
+                continue;
+            };
+            if let Some(k) = self
+                .probes
+                .iter()
+                .position(|p| p.base == base && p.bucket == bucket && p.write == write)
+            {
+                m |= 1 << k;
+            }
+        }
+        m
+    }
+
     /// Emits `op` at host address `host`; the loaded value for a load.
     fn access_at(&mut self, host: Value, op: Op) -> Option<Value> {
         let m = guest_mem();
         match op {
-            Op::Load { size, signed } => Some(match (size, signed) {
+            Op::Load { float: true, .. } => Some(self.b.ins().load(types::F64, m, host, 0)),
+            Op::Load { size, signed, .. } => Some(match (size, signed) {
                 (1, false) => self.b.ins().uload8(types::I64, m, host, 0),
                 (1, true) => self.b.ins().sload8(types::I64, m, host, 0),
                 (2, false) => self.b.ins().uload16(types::I64, m, host, 0),
@@ -166,7 +187,11 @@ impl Emitter<'_, '_> {
             .b
             .ins()
             .band_imm_s(va, (PAGE_MASK | (op.size() as u64 - 1)) as i64);
-        let result = self.b.declare_var(types::I64);
+        let ty = match op {
+            Op::Load { float: true, .. } => types::F64,
+            _ => types::I64,
+        };
+        let result = self.b.declare_var(ty);
         let done = self.b.create_block();
         let cached = self
             .probes
@@ -258,7 +283,12 @@ impl Emitter<'_, '_> {
         off: i64,
         dest: Dest,
     ) {
-        let op = Op::Load { size, signed };
+        let float = matches!(dest, Dest::F64(_));
+        let op = Op::Load {
+            size,
+            signed,
+            float,
+        };
         if let Some(v) = self.guest_access(va, op, base, gi, off) {
             self.write_dest(dest, v);
         }
