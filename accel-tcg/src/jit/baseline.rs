@@ -12,8 +12,9 @@
 //! dispatcher, linking, invalidation and promotion treat it like any region, and baseline blocks
 //! and Cranelift regions chain into each other.
 //!
-//! Guest registers stay in the CPU structure (every read a load, every write a store; `x0` is
-//! never written). `rbx` holds the CPU pointer; `cpu.pc` holds the block entry's address plus a
+//! Guest registers live in the CPU structure; within a block the recently used ones are held in
+//! five caller-saved host registers ([`regs`]: loaded at first use, stored when evicted, before
+//! helper calls and at exits; `x0` is never written). `rbx` holds the CPU pointer; `cpu.pc` holds the block entry's address plus a
 //! known offset (`pc_base`), and `instret` is advanced lazily (`synced`): both are brought up to
 //! date before a helper call and at exits. Loads and stores probe the softmmu TLB inline; a miss
 //! calls [`helpers::exec_insn`] (page walk, MMIO, faults: the exact tier-0 semantics) and carries
@@ -33,6 +34,9 @@ use dynasmrt::x64::X64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 
 use super::translate::{RegionDesc, PROMOTE_TAG};
+use regs::RegCache;
+
+mod regs;
 use super::{helpers, JcEntry, JitCpu, JC_SIZE};
 use crate::cpu::Cpu;
 use crate::decode::{Insn, Op};
@@ -78,6 +82,10 @@ struct SlowPath {
     k: i64,
     pc_base: i64,
     synced: i64,
+    /// Registers held before the access (their dirty ones are stored before the call).
+    pre: RegCache,
+    /// Registers held after it on the main path (reloaded after the call).
+    post: RegCache,
 }
 
 struct Emitter<'d> {
@@ -94,6 +102,8 @@ struct Emitter<'d> {
     slow: Vec<SlowPath>,
     /// Instructions run through the helper on the main path (the block's weight).
     helpers: u32,
+    /// Guest registers held in host registers at this point of the code.
+    regs: RegCache,
     /// Where the countdown's decrement (a 32-bit immediate) sits in the code.
     weight_at: Option<usize>,
 }
@@ -120,6 +130,7 @@ pub(crate) fn compile(desc: &RegionDesc) -> Result<Vec<u8>, String> {
         ret_rax,
         slow: Vec::new(),
         helpers: 0,
+        regs: RegCache::default(),
         weight_at: None,
     };
     e.prologue();
@@ -212,10 +223,17 @@ impl Emitter<'_> {
             self.a.dynamic_label(s.entry);
             self.pc_base = s.pc_base;
             self.synced = s.synced;
+            for (g, h) in s.pre.dirty() {
+                self.store_host(g, h);
+            }
             self.call_helper(s.gi, s.off, s.len, s.k);
-            // Back to the main path's view: `pc` at its base, `instret` at its count.
+            // Back to the main path's view: `pc` at its base, `instret` at its count, the
+            // registers it holds (the helper wrote the instruction's result to memory).
             self.add_mem(PC_OFF, s.pc_base - self.pc_base);
             self.add_mem(INSTRET_OFF, s.synced - self.synced);
+            for (g, h) in s.post.held() {
+                dynasm!(self.a ; .arch x64 ; mov Rq(h), QWORD [rbx + xoff(g)]);
+            }
             let done = s.done;
             dynasm!(self.a ; .arch x64 ; jmp =>done);
         }
@@ -230,8 +248,8 @@ impl Emitter<'_> {
             Ok(v) => dynasm!(self.a ; .arch x64 ; add QWORD [rbx + field], v),
             Err(_) => dynasm!(self.a
                 ; .arch x64
-                ; mov r11, QWORD v
-                ; add QWORD [rbx + field], r11
+                ; mov rdx, QWORD v
+                ; add QWORD [rbx + field], rdx
             ),
         }
     }
@@ -248,20 +266,50 @@ impl Emitter<'_> {
         self.synced = n;
     }
 
-    /// Loads guest register `r` into host register `reg` (0 for `x0`).
-    fn load_x(&mut self, reg: u8, r: u8) {
-        if r & 31 == 0 {
-            dynasm!(self.a ; .arch x64 ; xor Rd(reg), Rd(reg));
-        } else {
-            dynasm!(self.a ; .arch x64 ; mov Rq(reg), QWORD [rbx + xoff(r)]);
-        }
+    /// Stores host register `h` into guest register `g`'s home.
+    fn store_host(&mut self, g: u8, h: u8) {
+        dynasm!(self.a ; .arch x64 ; mov QWORD [rbx + xoff(g)], Rq(h));
     }
 
-    /// Stores host register `reg` into guest register `r` (nothing for `x0`).
-    fn store_x(&mut self, r: u8, reg: u8) {
-        if r & 31 != 0 {
-            dynasm!(self.a ; .arch x64 ; mov QWORD [rbx + xoff(r)], Rq(reg));
+    /// The host register holding guest register `r` for a read: a held one, or one it is
+    /// loaded into now; for `x0`, `scratch` zeroed.
+    fn src(&mut self, r: u8, scratch: u8) -> u8 {
+        let r = r & 31;
+        if r == 0 {
+            dynasm!(self.a ; .arch x64 ; xor Rd(scratch), Rd(scratch));
+            return scratch;
         }
+        let p = self.regs.place(r, false);
+        if let Some(g) = p.spill {
+            self.store_host(g, p.host);
+        }
+        if !p.hit {
+            dynasm!(self.a ; .arch x64 ; mov Rq(p.host), QWORD [rbx + xoff(r)]);
+        }
+        p.host
+    }
+
+    /// Writes host register `from` (a scratch register) to guest register `r` (held, dirty;
+    /// nothing for `x0`).
+    fn set(&mut self, r: u8, from: u8) {
+        let r = r & 31;
+        if r == 0 {
+            return;
+        }
+        let p = self.regs.place(r, true);
+        if let Some(g) = p.spill {
+            self.store_host(g, p.host);
+        }
+        dynasm!(self.a ; .arch x64 ; mov Rq(p.host), Rq(from));
+    }
+
+    /// Stores every changed register held (they stay held, now clean).
+    fn flush(&mut self) {
+        let dirty: Vec<(u8, u8)> = self.regs.dirty().collect();
+        for (g, h) in dirty {
+            self.store_host(g, h);
+        }
+        self.regs.clean();
     }
 
     /// `rax = cpu.pc + (off - pc_base) + extra`: the guest address at offset `off` plus `extra`.
@@ -303,6 +351,7 @@ impl Emitter<'_> {
     /// Leaves through exit slot `slot` to the address at offset `target` with `n` of the block's
     /// instructions retired: tail-calls the slot's code if linked, else returns the slot address.
     fn slot_exit(&mut self, slot: usize, target: i64, n: i64) {
+        self.flush();
         self.set_pc(target);
         self.sync(n);
         let sa = (self.d.slots_addr + 16 * slot as u64) as i64;
@@ -323,6 +372,7 @@ impl Emitter<'_> {
     /// Leaves to the address in rax (stored as `pc`, `n` instructions retired) through the jump
     /// cache, or returns 0.
     fn dynamic_exit(&mut self, n: i64) {
+        self.flush();
         dynasm!(self.a ; .arch x64 ; mov QWORD [rbx + PC_OFF], rax);
         self.sync(n);
         let jc = self.d.jc_addr as i64;
@@ -359,19 +409,35 @@ impl Emitter<'_> {
         let next = off + len;
         let imm32 = i32::try_from(imm).ok();
         let fs = super::mode_fs_dirty(self.d.mode);
+        // `rd = r1 op imm`, computed in rax.
         macro_rules! ri {
             ($($t:tt)*) => {{
-                self.load_x(RAX, r1);
+                let a = self.src(r1, RAX);
+                if a != RAX {
+                    dynasm!(self.a ; .arch x64 ; mov rax, Rq(a));
+                }
                 dynasm!(self.a ; .arch x64 ; $($t)*);
-                self.store_x(rd, RAX);
+                self.set(rd, RAX);
             }};
         }
+        // `rd = r1 op r2`, computed in rax; `$b` names the host register holding r2 (rcx
+        // when `$cl`: shift counts).
         macro_rules! rr {
-            ($($t:tt)*) => {{
-                self.load_x(RAX, r1);
-                self.load_x(RCX, r2);
+            ($b:ident, $cl:expr, $($t:tt)*) => {{
+                let a = self.src(r1, RAX);
+                let $b = self.src(r2, RCX);
+                if a != RAX {
+                    dynasm!(self.a ; .arch x64 ; mov rax, Rq(a));
+                }
+                let $b = if $cl && $b != RCX {
+                    dynasm!(self.a ; .arch x64 ; mov rcx, Rq($b));
+                    RCX
+                } else {
+                    $b
+                };
+                let _ = $b; // (shifts name rcx directly)
                 dynasm!(self.a ; .arch x64 ; $($t)*);
-                self.store_x(rd, RAX);
+                self.set(rd, RAX);
             }};
         }
         let sh = (imm & 63) as i8;
@@ -379,13 +445,14 @@ impl Emitter<'_> {
         match (i.op, imm32) {
             (Lui, Some(v)) => {
                 if rd != 0 {
-                    dynasm!(self.a ; .arch x64 ; mov QWORD [rbx + xoff(rd)], v);
+                    dynasm!(self.a ; .arch x64 ; mov rax, v);
+                    self.set(rd, RAX);
                 }
             }
             (Auipc, _) => {
                 if rd != 0 {
                     self.pc_plus(off, imm);
-                    self.store_x(rd, RAX);
+                    self.set(rd, RAX);
                 }
             }
             (Addi, Some(v)) => ri!(add rax, v),
@@ -401,33 +468,35 @@ impl Emitter<'_> {
             (Slliw, _) => ri!(shl eax, shw ; movsxd rax, eax),
             (Srliw, _) => ri!(shr eax, shw ; movsxd rax, eax),
             (Sraiw, _) => ri!(sar eax, shw ; movsxd rax, eax),
-            (Add, _) => rr!(add rax, rcx),
-            (Sub, _) => rr!(sub rax, rcx),
-            (And, _) => rr!(and rax, rcx),
-            (Or, _) => rr!(or rax, rcx),
-            (Xor, _) => rr!(xor rax, rcx),
-            (Sll, _) => rr!(shl rax, cl),
-            (Srl, _) => rr!(shr rax, cl),
-            (Sra, _) => rr!(sar rax, cl),
-            (Slt, _) => rr!(xor edx, edx ; cmp rax, rcx ; setl dl ; mov rax, rdx),
-            (Sltu, _) => rr!(xor edx, edx ; cmp rax, rcx ; setb dl ; mov rax, rdx),
-            (Addw, _) => rr!(add eax, ecx ; movsxd rax, eax),
-            (Subw, _) => rr!(sub eax, ecx ; movsxd rax, eax),
-            (Sllw, _) => rr!(shl eax, cl ; movsxd rax, eax),
-            (Srlw, _) => rr!(shr eax, cl ; movsxd rax, eax),
-            (Sraw, _) => rr!(sar eax, cl ; movsxd rax, eax),
-            (Mul, _) => rr!(imul rax, rcx),
-            (Mulw, _) => rr!(imul eax, ecx ; movsxd rax, eax),
+            (Add, _) => rr!(b, false, add rax, Rq(b)),
+            (Sub, _) => rr!(b, false, sub rax, Rq(b)),
+            (And, _) => rr!(b, false, and rax, Rq(b)),
+            (Or, _) => rr!(b, false, or rax, Rq(b)),
+            (Xor, _) => rr!(b, false, xor rax, Rq(b)),
+            (Sll, _) => rr!(b, true, shl rax, cl),
+            (Srl, _) => rr!(b, true, shr rax, cl),
+            (Sra, _) => rr!(b, true, sar rax, cl),
+            (Slt, _) => rr!(b, false, xor edx, edx ; cmp rax, Rq(b) ; setl dl ; mov rax, rdx),
+            (Sltu, _) => rr!(b, false, xor edx, edx ; cmp rax, Rq(b) ; setb dl ; mov rax, rdx),
+            (Addw, _) => rr!(b, false, add eax, Rd(b) ; movsxd rax, eax),
+            (Subw, _) => rr!(b, false, sub eax, Rd(b) ; movsxd rax, eax),
+            (Sllw, _) => rr!(b, true, shl eax, cl ; movsxd rax, eax),
+            (Srlw, _) => rr!(b, true, shr eax, cl ; movsxd rax, eax),
+            (Sraw, _) => rr!(b, true, sar eax, cl ; movsxd rax, eax),
+            (Mul, _) => rr!(b, false, imul rax, Rq(b)),
+            (Mulw, _) => rr!(b, false, imul eax, Rd(b) ; movsxd rax, eax),
             (Fence, _) => {}
             (Lb | Lh | Lw | Ld | Lbu | Lhu | Lwu, Some(_)) => self.access(i, gi, off, k, false),
             (Sb | Sh | Sw | Sd, Some(_)) => self.access(i, gi, off, k, true),
             (Flw | Fld, Some(_)) if fs => self.access(i, gi, off, k, false),
             (Fsw | Fsd, Some(_)) if fs => self.access(i, gi, off, k, true),
             (Beq | Bne | Blt | Bge | Bltu | Bgeu, _) => {
-                self.load_x(RAX, r1);
-                self.load_x(RCX, r2);
+                let a = self.src(r1, RAX);
+                let b = self.src(r2, RCX);
+                // Both exits leave: store changed registers once, before the compare.
+                self.flush();
                 let taken = self.a.new_dynamic_label();
-                dynasm!(self.a ; .arch x64 ; cmp rax, rcx);
+                dynasm!(self.a ; .arch x64 ; cmp Rq(a), Rq(b));
                 match i.op {
                     Beq => dynasm!(self.a ; .arch x64 ; je =>taken),
                     Bne => dynasm!(self.a ; .arch x64 ; jne =>taken),
@@ -446,29 +515,34 @@ impl Emitter<'_> {
             (Jal, _) => {
                 if rd != 0 {
                     self.pc_plus(next, 0);
-                    self.store_x(rd, RAX);
+                    self.set(rd, RAX);
                 }
                 self.slot_exit(0, off.wrapping_add(imm), k + 1);
                 return true;
             }
             (Jalr, Some(v)) => {
-                self.load_x(RDX, r1);
-                if rd != 0 {
-                    self.pc_plus(next, 0);
-                    self.store_x(rd, RAX);
-                }
+                // The target first (`rd` may be `rs1`), in rdx, which `pc_plus` leaves alone.
+                let a = self.src(r1, RDX);
                 dynasm!(self.a
                     ; .arch x64
-                    ; lea rax, [rdx + v]
-                    ; and rax, -2
+                    ; lea rdx, [Rq(a) + v]
+                    ; and rdx, -2
                 );
+                if rd != 0 {
+                    self.pc_plus(next, 0);
+                    self.set(rd, RAX);
+                }
+                dynasm!(self.a ; .arch x64 ; mov rax, rdx);
                 self.dynamic_exit(k + 1);
                 return true;
             }
             _ => {
-                // No template: the tier-0 code does it.
+                // No template: the tier-0 code does it (from memory; the call clobbers the
+                // host registers holding guest ones).
                 self.helpers += 1;
+                self.flush();
                 self.call_helper(gi, off, len, k);
+                self.regs.forget();
                 if i.ends_block() {
                     self.slot_exit(1, next, k + 1);
                     return true;
@@ -498,10 +572,19 @@ impl Emitter<'_> {
         let imask = ((TLB_SIZE - 1) << 4) as i32;
         let entry = self.a.new_dynamic_label();
         let done = self.a.new_dynamic_label();
-        self.load_x(RSI, i.rs1);
-        if imm != 0 {
-            dynasm!(self.a ; .arch x64 ; add rsi, imm);
-        }
+        let a = self.src(i.rs1, RSI);
+        dynasm!(self.a ; .arch x64 ; lea rsi, [Rq(a) + imm]);
+        // The value of an integer store, in a held register (or rcx for x0), before the split.
+        let v = if matches!(i.op, Sb | Sh | Sw | Sd) {
+            let v = self.src(i.rs2, RCX);
+            if v != RCX {
+                dynasm!(self.a ; .arch x64 ; mov rcx, Rq(v));
+            }
+            RCX
+        } else {
+            RCX
+        };
+        let pre = self.regs.clone();
         // rax = tlb_index(va) * 48; rdx = va masked to page and alignment.
         dynasm!(self.a
             ; .arch x64
@@ -539,22 +622,10 @@ impl Emitter<'_> {
                 ; mov rax, QWORD [rsi]
                 ; mov QWORD [rbx + foff(rd)], rax
             ),
-            Sb => {
-                self.load_x(RCX, i.rs2);
-                dynasm!(self.a ; .arch x64 ; mov BYTE [rsi], cl);
-            }
-            Sh => {
-                self.load_x(RCX, i.rs2);
-                dynasm!(self.a ; .arch x64 ; mov WORD [rsi], cx);
-            }
-            Sw => {
-                self.load_x(RCX, i.rs2);
-                dynasm!(self.a ; .arch x64 ; mov DWORD [rsi], ecx);
-            }
-            Sd => {
-                self.load_x(RCX, i.rs2);
-                dynasm!(self.a ; .arch x64 ; mov QWORD [rsi], rcx);
-            }
+            Sb => dynasm!(self.a ; .arch x64 ; mov BYTE [rsi], Rb(v)),
+            Sh => dynasm!(self.a ; .arch x64 ; mov WORD [rsi], Rw(v)),
+            Sw => dynasm!(self.a ; .arch x64 ; mov DWORD [rsi], Rd(v)),
+            Sd => dynasm!(self.a ; .arch x64 ; mov QWORD [rsi], Rq(v)),
             Fsw => dynasm!(self.a
                 ; .arch x64
                 ; mov ecx, DWORD [rbx + foff(i.rs2)]
@@ -567,7 +638,7 @@ impl Emitter<'_> {
             ),
         }
         if matches!(i.op, Lb | Lbu | Lh | Lhu | Lw | Lwu | Ld) {
-            self.store_x(rd, RAX);
+            self.set(rd, RAX);
         }
         self.a.dynamic_label(done);
         self.slow.push(SlowPath {
@@ -579,6 +650,8 @@ impl Emitter<'_> {
             k,
             pc_base: self.pc_base,
             synced: self.synced,
+            pre,
+            post: self.regs.clone(),
         });
     }
 }
