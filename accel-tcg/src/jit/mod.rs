@@ -281,11 +281,13 @@ pub(crate) fn mode_key(cpu: &Cpu) -> u32 {
 }
 
 /// Data MMU index of a mode key.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) fn mode_data_idx(mode: u32) -> usize {
     ((mode >> 2) & 3) as usize
 }
 
 /// Whether the FP state is Dirty in a mode key (FP instructions may then run inline).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) fn mode_fs_dirty(mode: u32) -> bool {
     (mode >> 4) & 3 == 3
 }
