@@ -28,7 +28,7 @@
 // dynasm's dynamic register operands (`Rq(n)`) expand to `n.into()`.
 #![allow(clippy::useless_conversion)]
 
-use std::mem::{offset_of, size_of};
+use std::mem::size_of;
 
 use dynasmrt::x64::X64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
@@ -37,29 +37,11 @@ use super::translate::{RegionDesc, PROMOTE_TAG};
 use regs::RegCache;
 
 mod regs;
-use super::{helpers, JcEntry, JitCpu, JC_SIZE};
-use crate::cpu::Cpu;
+use super::layout::*;
+use super::{helpers, JC_SIZE};
 use crate::decode::{Insn, Op};
-use crate::mmu::{Tlb, TlbEntry, PAGE_MASK, TLB_FOLD_SHIFT, TLB_SIZE};
+use crate::mmu::{Tlb, PAGE_MASK, TLB_FOLD_SHIFT, TLB_SIZE};
 
-const X_OFF: i32 = offset_of!(Cpu, x) as i32;
-const F_OFF: i32 = offset_of!(Cpu, f) as i32;
-const PC_OFF: i32 = offset_of!(Cpu, pc) as i32;
-const INSTRET_OFF: i32 = offset_of!(Cpu, instret) as i32;
-const JIT_OFF: usize = offset_of!(Cpu, jit);
-const LIMIT_OFF: i32 = (JIT_OFF + offset_of!(JitCpu, limit)) as i32;
-const JC_EPOCH_OFF: i32 = (JIT_OFF + offset_of!(JitCpu, jc_epoch)) as i32;
-const CHAINED_OFF: i32 = (JIT_OFF + offset_of!(JitCpu, chained)) as i32;
-const TLB_OFF: usize = offset_of!(Cpu, tlb);
-const TLBE_READ: i32 = offset_of!(TlbEntry, read) as i32;
-const TLBE_WRITE: i32 = offset_of!(TlbEntry, write) as i32;
-const TLBE_ADDEND: i32 = offset_of!(TlbEntry, addend) as i32;
-const JCE_VPC: i32 = offset_of!(JcEntry, vpc) as i32;
-const JCE_MODE: i32 = offset_of!(JcEntry, mode) as i32;
-const JCE_CODE: i32 = offset_of!(JcEntry, code) as i32;
-// The TLB index computation below scales by 16 * 3; the jump-cache one by 32.
-const _: () = assert!(size_of::<TlbEntry>() == 48);
-const _: () = assert!(size_of::<JcEntry>() == 32);
 const _: () = assert!(TLB_SIZE <= 256 && JC_SIZE <= 1 << 20);
 
 /// x86-64 register numbers (for dynasm's dynamic `Rq`/`Rd` operands).

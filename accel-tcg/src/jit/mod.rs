@@ -27,6 +27,7 @@ pub mod arena;
 #[cfg(target_arch = "x86_64")]
 mod baseline;
 pub mod helpers;
+mod layout;
 mod links;
 pub mod translate;
 mod worker;
