@@ -827,11 +827,19 @@ impl<'a, 'd> Emitter<'a, 'd> {
             self.b.ins().iconst(types::I8, 0)
         };
         self.b.def_var(self.icnt, instret);
+        for (i, blk) in self.d.blocks.iter().enumerate() {
+            let cb = self.b.create_block();
+            self.by_off.entry(blk.off).or_insert((i, cb));
+        }
+        self.compute_dirty_in();
+        // Registers resident in the entry block are read from memory where used (and reloaded
+        // on edges to blocks where they are not resident): only the others are loaded here.
+        let res0 = self.loops.resident_at(0);
         for r in 0..32u8 {
             if self.d.regs_in_memory {
                 break;
             }
-            let v = if r != 0 && self.ux & (1 << r) != 0 {
+            let v = if r != 0 && self.ux & !res0.0 & (1 << r) != 0 {
                 self.b
                     .ins()
                     .load(types::I64, trusted(), self.cpu, X_OFF + 8 * r as i32)
@@ -839,7 +847,7 @@ impl<'a, 'd> Emitter<'a, 'd> {
                 self.iconst(0)
             };
             self.b.def_var(self.xv[r as usize], v);
-            let v = if self.uf & (1 << r) != 0 {
+            let v = if self.uf & !res0.1 & (1 << r) != 0 {
                 self.b
                     .ins()
                     .load(types::F64, trusted(), self.cpu, F_OFF + 8 * r as i32)
@@ -848,11 +856,6 @@ impl<'a, 'd> Emitter<'a, 'd> {
             };
             self.b.def_var(self.fv[r as usize], v);
         }
-        for (i, blk) in self.d.blocks.iter().enumerate() {
-            let cb = self.b.create_block();
-            self.by_off.entry(blk.off).or_insert((i, cb));
-        }
-        self.compute_dirty_in();
         let first = self.by_off[&self.d.blocks[0].off].1;
         self.b.ins().jump(first, &[]);
         let d = self.d;
