@@ -10,7 +10,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use accel_tcg::jit::JitConfig;
+use accel_tcg::jit::{BaselineMode, JitConfig};
 use accel_tcg::{Cpu, RunExit};
 use devices::clock::{ClockMode, GuestClock};
 use devices::irq::ExitRequest;
@@ -441,9 +441,20 @@ fn page_tables(ram: &GuestMemoryMmap) {
         .unwrap();
 }
 
-/// Runs `p` on tier 0 (`jit` None) or with the JIT at threshold `jit`, regions compiled
-/// quickly first (`full` false) or optimised at once (`full`: the code benchmarks run).
-fn run(p: &Program, jit: Option<u32>, full: bool) -> State {
+/// What compiled code a JIT run uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tier {
+    /// Baseline code first, then regions compiled quickly, optimised when hot.
+    Quick,
+    /// Baseline code first, then regions optimised at once (the code benchmarks run).
+    Full,
+    /// Baseline code only.
+    Baseline,
+}
+use Tier::{Baseline, Full, Quick};
+
+/// Runs `p` on tier 0 (`jit` None) or with the JIT at threshold `jit` and `tier`.
+fn run(p: &Program, jit: Option<u32>, tier: Tier) -> State {
     let ram = GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(RAM), RAM_SIZE)]).unwrap();
     // Prologue at RAM: set up trap vector, PMP, FS, then enter the body (in S-mode for Sv39).
     let t6 = 31;
@@ -519,12 +530,15 @@ fn run(p: &Program, jit: Option<u32>, full: bool) -> State {
     ));
     let mut cpu: Box<Cpu> = Cpu::new(ram, Arc::new(bus), hart.clone(), clock, None, RAM).unwrap();
     if let Some(th) = jit {
+        if tier == Baseline {
+            cpu.set_jit_baseline(BaselineMode::Only);
+        }
         cpu.set_jit(JitConfig {
             enabled: true,
             threshold: th,
             background: false,
         });
-        if full {
+        if tier == Full {
             cpu.set_jit_promote_after(0);
         }
     }
@@ -671,18 +685,18 @@ fn check(seeds: std::ops::Range<u64>, sv39: bool, nested: bool) {
                 eprintln!("{:x}: {w:08x}", BODY + 4 * k as u64);
             }
         }
-        let reference = run(&p, None, false);
+        let reference = run(&p, None, Quick);
         if reference.exit.starts_with("budget") {
             // A runaway program (e.g. it overwrote its own loop counter update): the tiers stop
             // at different instruction counts, nothing to compare.
             continue;
         }
-        for (th, full) in [(1, false), (3, false), (1, true), (3, true)] {
-            let got = run(&p, Some(th), full);
+        for (th, tier) in [(1, Quick), (3, Quick), (1, Full), (3, Full), (1, Baseline)] {
+            let got = run(&p, Some(th), tier);
             if got != reference {
                 let dis: Vec<String> = p.body.iter().map(|w| format!("{w:08x}")).collect();
                 panic!(
-                    "seed {seed} sv39 {sv39} threshold {th} optimised {full}: tiers differ\n tier0: {reference:x?}\n jit:   {got:x?}\n body: {}",
+                    "seed {seed} sv39 {sv39} threshold {th} tier {tier:?}: tiers differ\n tier0: {reference:x?}\n jit:   {got:x?}\n body: {}",
                     dis.join(" ")
                 );
             }
@@ -776,18 +790,18 @@ fn same_base_accesses_across_pages_match() {
             (ram_end - 0x3fc, 20),
         ] {
             let p = same_base_program(start, step, sv39);
-            let reference = run(&p, None, false);
+            let reference = run(&p, None, Quick);
             assert!(
                 reference.exit.contains("HostStop") || !reference.exit.starts_with("budget"),
                 "{:#x}/{step}: reference run did not finish: {}",
                 start,
                 reference.exit
             );
-            for (th, full) in [(1, false), (2, false), (1, true), (2, true)] {
-                let got = run(&p, Some(th), full);
+            for (th, tier) in [(1, Quick), (2, Quick), (1, Full), (2, Full), (1, Baseline)] {
+                let got = run(&p, Some(th), tier);
                 assert_eq!(
                     got, reference,
-                    "start {start:#x} step {step} sv39 {sv39} threshold {th} optimised {full}: \
+                    "start {start:#x} step {step} sv39 {sv39} threshold {th} tier {tier:?}: \
                      tiers differ"
                 );
             }
@@ -887,17 +901,17 @@ fn fp_flags_with_nx_clear_match() {
     for double in [true, false] {
         for sv39 in [false, true] {
             let p = fp_flags_program(double, sv39);
-            let reference = run(&p, None, false);
+            let reference = run(&p, None, Quick);
             assert!(
                 reference.exit.contains("HostStop"),
                 "reference: {}",
                 reference.exit
             );
-            for (th, full) in [(1, false), (1, true), (2, true)] {
-                let got = run(&p, Some(th), full);
+            for (th, tier) in [(1, Quick), (1, Full), (2, Full), (1, Baseline)] {
+                let got = run(&p, Some(th), tier);
                 assert_eq!(
                     got, reference,
-                    "double {double} sv39 {sv39} threshold {th} optimised {full}: tiers differ"
+                    "double {double} sv39 {sv39} threshold {th} tier {tier:?}: tiers differ"
                 );
             }
         }
@@ -940,15 +954,12 @@ fn long_loops_stop_at_the_limit_and_match() {
         sv39: false,
         extra: Vec::new(),
     };
-    let reference = run(&p, None, false);
+    let reference = run(&p, None, Quick);
     assert!(reference.exit.contains("HostStop"), "{}", reference.exit);
     assert!(reference.instret > 20_000);
-    for (th, full) in [(1, false), (2, false), (1, true), (5, true)] {
-        let got = run(&p, Some(th), full);
-        assert_eq!(
-            got, reference,
-            "threshold {th} optimised {full}: tiers differ"
-        );
+    for (th, tier) in [(1, Quick), (2, Quick), (1, Full), (5, Full), (1, Baseline)] {
+        let got = run(&p, Some(th), tier);
+        assert_eq!(got, reference, "threshold {th} tier {tier:?}: tiers differ");
     }
 }
 
@@ -1077,7 +1088,7 @@ fn register_budget_program(sv39: bool) -> Program {
 fn loops_over_the_register_budget_match() {
     for sv39 in [false, true] {
         let p = register_budget_program(sv39);
-        let reference = run(&p, None, false);
+        let reference = run(&p, None, Quick);
         assert!(
             reference.exit.contains("HostStop"),
             "reference: {}",
@@ -1087,11 +1098,11 @@ fn loops_over_the_register_budget_match() {
         let word = |at: usize| u64::from_le_bytes(reference.data[at..at + 8].try_into().unwrap());
         assert_eq!(word(56), 0, "exact loop flags");
         assert_eq!(word(64), 0b00011, "underflow loop flags (UF | NX)");
-        for (th, full) in [(1, false), (2, false), (1, true), (3, true)] {
-            let got = run(&p, Some(th), full);
+        for (th, tier) in [(1, Quick), (2, Quick), (1, Full), (3, Full), (1, Baseline)] {
+            let got = run(&p, Some(th), tier);
             assert_eq!(
                 got, reference,
-                "sv39 {sv39} threshold {th} optimised {full}: tiers differ"
+                "sv39 {sv39} threshold {th} tier {tier:?}: tiers differ"
             );
         }
     }

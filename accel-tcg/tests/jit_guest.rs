@@ -26,9 +26,19 @@ impl std::io::Write for Sink {
     }
 }
 
-/// Runs `elf` (icount clock); returns (exit, console, instret, compiled instructions). `full`:
-/// regions are compiled optimised at once (the code hot loops run), not quickly first.
-fn run(bytes: &[u8], jit: bool, full: bool) -> (RunExit, String, u64, u64) {
+/// What compiled code a JIT run uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tier {
+    /// Baseline code first, then regions compiled quickly, optimised when hot.
+    Quick,
+    /// Baseline code first, then regions optimised at once (the code hot loops run).
+    Full,
+    /// Baseline code only.
+    Baseline,
+}
+
+/// Runs `elf` (icount clock); returns (exit, console, instret, compiled instructions).
+fn run(bytes: &[u8], jit: bool, tier: Tier) -> (RunExit, String, u64, u64) {
     let elf = goblin::elf::Elf::parse(bytes).unwrap();
     let ram =
         GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(0x8000_0000), 256 << 20)]).unwrap();
@@ -86,7 +96,11 @@ fn run(bytes: &[u8], jit: bool, full: bool) -> (RunExit, String, u64, u64) {
         console_in: None,
         jit,
         jit_threshold: 1,
-        jit_baseline: accel_tcg::jit::BaselineMode::On,
+        jit_baseline: if tier == Tier::Baseline {
+            accel_tcg::jit::BaselineMode::Only
+        } else {
+            accel_tcg::jit::BaselineMode::On
+        },
     };
     let mut cpu = build_cpu(machine, config).unwrap();
     cpu.set_jit(JitConfig {
@@ -94,7 +108,7 @@ fn run(bytes: &[u8], jit: bool, full: bool) -> (RunExit, String, u64, u64) {
         threshold: 1,
         background: false,
     });
-    if full {
+    if tier == Tier::Full {
         cpu.set_jit_promote_after(0);
     }
     let mut exit = RunExit::Budget;
@@ -105,7 +119,13 @@ fn run(bytes: &[u8], jit: bool, full: bool) -> (RunExit, String, u64, u64) {
         }
     }
     let console = String::from_utf8_lossy(&out.0.lock().unwrap()).into_owned();
-    (exit, console, cpu.instret, cpu.jit_stats().insns_compiled)
+    let s = cpu.jit_stats();
+    (
+        exit,
+        console,
+        cpu.instret,
+        s.insns_compiled + s.baseline_insns,
+    )
 }
 
 #[test]
@@ -129,14 +149,14 @@ fn guest_cpu_suite_matches_tier0() {
             eprintln!("{name}.elf not built (make -C resources/guest); skipped");
             continue;
         };
-        let reference = run(&bytes, false, false);
+        let reference = run(&bytes, false, Tier::Quick);
         assert_eq!(reference.0, RunExit::Semihosting(0), "{name} on tier 0");
-        for full in [false, true] {
-            let jit = run(&bytes, true, full);
-            assert_eq!(jit.0, reference.0, "{name} (optimised {full}): exit");
-            assert_eq!(jit.1, reference.1, "{name} (optimised {full}): console");
-            assert_eq!(jit.2, reference.2, "{name} (optimised {full}): instret");
-            assert!(jit.3 > 0, "{name} (optimised {full}): nothing was compiled");
+        for tier in [Tier::Quick, Tier::Full, Tier::Baseline] {
+            let jit = run(&bytes, true, tier);
+            assert_eq!(jit.0, reference.0, "{name} ({tier:?}): exit");
+            assert_eq!(jit.1, reference.1, "{name} ({tier:?}): console");
+            assert_eq!(jit.2, reference.2, "{name} ({tier:?}): instret");
+            assert!(jit.3 > 0, "{name} ({tier:?}): nothing was compiled");
         }
         ran += 1;
     }
