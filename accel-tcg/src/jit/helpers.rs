@@ -1,10 +1,9 @@
-//! Functions translated code calls for what it does not do inline: TLB misses (page walk, MMIO,
-//! faults) and whole instructions with tier-0 semantics.
+//! What the dispatcher runs for translated code: whole instructions with tier-0 semantics (TLB
+//! misses: page walk, MMIO, faults; and instructions without an inline form).
 //!
-//! Protocol: before a call that can trap or read architectural state, translated code has stored
-//! every guest register it changed, `pc` (the instruction's address) and `instret` (the count
-//! before the instruction) into the [`Cpu`]. (TLB misses are not calls: translated code returns
-//! and the dispatcher runs the instruction with [`exec_insn`].)
+//! Protocol: translated code does not call these; it returns with every guest register it
+//! changed, `pc` (the instruction's address) and `instret` (the count before the instruction)
+//! stored into the [`Cpu`], and the dispatcher runs the instruction with [`exec_insn`].
 
 use crate::cpu::{cause, Cpu};
 use crate::decode::Insn;
@@ -23,10 +22,11 @@ pub const ST_TRAP: u64 = 2;
 /// trap.
 ///
 /// # Safety
-/// `cpu` as for [`load_slow`]; `insn` must point to a live [`Insn`].
+/// `cpu` must point to a live [`Cpu`] that nothing else borrows during the call; `insn` must
+/// point to a live [`Insn`].
 pub unsafe extern "C" fn exec_insn(cpu: *mut Cpu, insn: *const Insn) -> u64 {
-    // SAFETY: as for `load_slow`; the instruction lives in the region's memory, which outlives
-    // its code.
+    // SAFETY: the caller passes the running CPU, not otherwise borrowed, and an instruction of
+    // the region's memory, which outlives its code.
     let (cpu, insn) = unsafe { (&mut *cpu, &*insn) };
     let next = cpu.pc.wrapping_add(insn.len as u64);
     let mode = super::mode_key(cpu);
@@ -57,53 +57,5 @@ pub unsafe extern "C" fn exec_insn(cpu: *mut Cpu, insn: *const Insn) -> u64 {
             cpu.break_block = false;
             ST_TRAP
         }
-    }
-}
-
-/// Slow path of an inline FP instruction that cannot trap (FS on, valid rounding mode, known
-/// when translating): runs the tier-0 FP code on the operand values `a`, `b`, `c` (`f[rs1..3]`,
-/// or `x[rs1]` in `a` for integer sources), accrues fflags, and returns the result: `x[rd]` when
-/// `xdest`, else `f[rd]`.
-///
-/// The operands are the registers' current values, so writing them to their home slots (and the
-/// result to `rd`'s) keeps memory consistent with translated code's variables.
-///
-/// # Safety
-/// As for [`exec_insn`].
-pub unsafe extern "C" fn fp_op(
-    cpu: *mut Cpu,
-    insn: *const Insn,
-    a: u64,
-    b: u64,
-    c: u64,
-    xsrc: u64,
-    xdest: u64,
-) -> u64 {
-    // SAFETY: as for `exec_insn`.
-    let (cpu, insn) = unsafe { (&mut *cpu, &*insn) };
-    let (r1, r2, r3, rd) = (
-        (insn.rs1 & 31) as usize,
-        (insn.rs2 & 31) as usize,
-        (insn.rs3 & 31) as usize,
-        (insn.rd & 31) as usize,
-    );
-    if xsrc != 0 {
-        if r1 != 0 {
-            cpu.x[r1] = a;
-        }
-    } else {
-        cpu.f[r1] = a;
-        cpu.f[r2] = b;
-        cpu.f[r3] = c;
-    }
-    if let Err(e) = cpu.exec_fp(insn) {
-        // Excluded when translating (FS and the rounding mode are part of the region's mode).
-        log::error!("jit: FP slow path trapped unexpectedly: {e:?}");
-    }
-    cpu.x[0] = 0;
-    if xdest != 0 {
-        cpu.x[rd]
-    } else {
-        cpu.f[rd]
     }
 }

@@ -14,8 +14,8 @@
 //!   instruction without an inline form (CSRs, system instructions, AMOs, rare FP) end
 //!   translated code with the state stored for that instruction; the dispatcher runs it on tier
 //!   0 ([`helpers::exec_insn`]) and carries on, so the exact guest pc and instret of faults and
-//!   MMIO come for free, and region code has no calls on its hot paths (only the FP slow path
-//!   calls [`helpers::fp_op`]).
+//!   MMIO come for free, and region code makes no calls (an FP operation whose host result may
+//!   differ in flags leaves the same way).
 //! - Exits chain: a static exit tail-calls the code stored in its slot (filled by the dispatcher
 //!   the first time the exit returns), an indirect jump looks the target up in the jump cache.
 //! - Invalidation: the tier-0 hooks queue removed blocks, TLB flushes (whole, or of single

@@ -51,7 +51,7 @@ pub struct BlockDesc {
 pub struct RegionDesc {
     /// Offset of the entry within its 4 KiB page.
     pub page_off: i64,
-    /// The mode key the code is specialised for (see [`super::mode_key`]).
+    /// The mode key the code is specialised for (see `jit::mode_key`).
     pub mode: u32,
     /// The blocks; `blocks[0]` is the entry.
     pub blocks: Vec<BlockDesc>,
