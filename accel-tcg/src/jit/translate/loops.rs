@@ -114,11 +114,67 @@ impl BlockCost {
     }
 }
 
+/// `dom[b][d]`: block `d` dominates block `b` (every path from block 0 to `b` passes through
+/// `d`). Blocks unreachable from block 0 are dominated by none.
+fn dominators(preds: &[Vec<usize>]) -> Vec<Vec<bool>> {
+    let n = preds.len();
+    // Reachability first: unreachable predecessors must not constrain anything.
+    let mut reach = vec![false; n];
+    if n > 0 {
+        let mut succs: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (t, ps) in preds.iter().enumerate() {
+            for &p in ps {
+                succs[p].push(t);
+            }
+        }
+        let mut stack = vec![0];
+        while let Some(b) = stack.pop() {
+            if !reach[b] {
+                reach[b] = true;
+                stack.extend_from_slice(&succs[b]);
+            }
+        }
+    }
+    let mut dom: Vec<Vec<bool>> = (0..n)
+        .map(|b| {
+            if b == 0 {
+                (0..n).map(|d| d == 0).collect()
+            } else {
+                vec![reach[b]; n]
+            }
+        })
+        .collect();
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for b in 1..n {
+            if !reach[b] {
+                continue;
+            }
+            let mut new = vec![true; n];
+            for &p in preds[b].iter().filter(|&&p| reach[p]) {
+                for (d, v) in new.iter_mut().enumerate() {
+                    *v &= dom[p][d];
+                }
+            }
+            new[b] = true;
+            if new != dom[b] {
+                dom[b] = new;
+                changed = true;
+            }
+        }
+    }
+    dom
+}
+
 impl Loops {
-    /// Finds the loops. `succ[b]` lists block `b`'s successors inside the region with whether
-    /// the edge is a back-edge; `refs[b]` is the set of registers block `b` reads or writes.
-    /// Every back-edge `s -> h` defines the natural loop of `h` and every block that reaches `s`
-    /// without passing through `h`; back-edges to one header make one loop.
+    /// Finds the loops. `succ[b]` lists block `b`'s successors inside the region (with whether
+    /// the edge goes backwards in the code, which does not matter here); block 0 is the entry;
+    /// `refs[b]` is the set of registers block `b` reads or writes. Every edge `s -> h` where
+    /// `h` dominates `s` defines the natural loop of `h` and every block that reaches `s`
+    /// without passing through `h`; such edges to one header make one loop. (An edge to a block
+    /// earlier in the code that does not dominate its source, such as a call to a function
+    /// placed before the caller, closes no loop.)
     pub fn find(succ: &[Vec<(usize, bool)>], refs: &[Regs]) -> Loops {
         let n = succ.len();
         let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -129,11 +185,12 @@ impl Loops {
                 }
             }
         }
+        let dom = dominators(&preds);
         let mut headers: Vec<usize> = Vec::new();
         let mut bodies: Vec<Vec<bool>> = Vec::new();
         for (s, ts) in succ.iter().enumerate() {
-            for &(h, back) in ts {
-                if !back || h >= n {
+            for &(h, _) in ts {
+                if h >= n || !dom[s][h] {
                     continue;
                 }
                 let l = match headers.iter().position(|&x| x == h) {
@@ -496,5 +553,37 @@ mod tests {
             l.traffic(1, 2, (outer | inner, 0)).store.0 & inner,
             1 << 5 | 1 << 6
         );
+    }
+
+    #[test]
+    fn a_jump_back_to_a_block_that_does_not_dominate_closes_no_loop() {
+        // Entry 0 is a self-loop; it falls into 1, which calls 2 (a function placed before the
+        // caller in the code: a backwards edge), which returns to 3. Only {0} is a loop.
+        let succ = vec![
+            vec![(0, true), (1, false)],
+            vec![(2, true)],
+            vec![(3, false)],
+            vec![],
+        ];
+        let refs = vec![(1 << 5, 0), (1 << 6, 0), (1 << 7, 0), (1 << 8, 0)];
+        let l = Loops::find(&succ, &refs);
+        assert_eq!(l.len(), 1);
+        assert_eq!(
+            (l.depth(0), l.depth(1), l.depth(2), l.depth(3)),
+            (1, 0, 0, 0)
+        );
+        // Unreachable blocks are in no loop.
+        let succ = vec![vec![], vec![(1, true)]];
+        let l = Loops::find(&succ, &[(0, 0), (0, 0)]);
+        assert_eq!(l.len(), 0);
+    }
+
+    #[test]
+    fn dominators_of_a_diamond() {
+        // 0 -> 1, 0 -> 2, 1 -> 3, 2 -> 3.
+        let preds = vec![vec![], vec![0], vec![0], vec![1, 2]];
+        let d = dominators(&preds);
+        assert!(d[3][0] && !d[3][1] && !d[3][2] && d[3][3]);
+        assert!(d[1][0] && !d[1][2]);
     }
 }
