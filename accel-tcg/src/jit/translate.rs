@@ -1338,8 +1338,14 @@ impl<'a, 'd> Emitter<'a, 'd> {
         self.b.set_cold_block(slow);
         // When `ok` fails (NX clear, or an unusual result), an exactness test may still show
         // that the host result raises no flag (see `fp_exact.rs`).
+        // Out of line: with NX set (as soon as a program has had one inexact result) `ok`
+        // holds for every ordinary result.
         let second = match exact {
-            Some(_) => self.b.create_block(),
+            Some(_) => {
+                let t = self.b.create_block();
+                self.b.set_cold_block(t);
+                t
+            }
             None => slow,
         };
         self.b.ins().brif(ok, join, &[], second, &[]);
