@@ -492,7 +492,7 @@ impl Cpu {
 #[cfg(test)]
 mod tests {
     use super::Block;
-    use crate::jit::JitConfig;
+    use crate::jit::{BaselineMode, JitConfig};
     use crate::testutil::{asm, machine, RAM_BASE};
 
     fn block() -> Block {
@@ -581,6 +581,7 @@ mod tests {
     fn hot_quick_code_is_recompiled_optimised_and_keeps_running() {
         // a1 = 49 << 12 = 200704.
         let (mut cpu, _hart) = machine(&counting_loop(asm::lui(asm::A1, 49)));
+        cpu.set_jit_baseline(BaselineMode::Off);
         cpu.set_jit(sync_jit(10));
         cpu.set_jit_promote_after(3);
         for _ in 0..100 {
@@ -603,6 +604,7 @@ mod tests {
         prog.push(asm::b(-4, asm::A1, asm::A0, 4));
         prog.push(asm::jal(0, 0));
         let (mut cpu, _hart) = machine(&prog);
+        cpu.set_jit_baseline(BaselineMode::Off);
         cpu.set_jit(sync_jit(10));
         for _ in 0..100 {
             cpu.run_for(20_000);
@@ -611,5 +613,21 @@ mod tests {
         let s = cpu.jit_stats();
         assert!(s.upgrades >= 1, "{s:?}");
         assert!(s.chained_exits > 100_000, "{s:?}");
+    }
+
+    #[test]
+    fn hot_baseline_code_is_recompiled_optimised_directly() {
+        let (mut cpu, _hart) = machine(&counting_loop(asm::lui(asm::A1, 49)));
+        cpu.set_jit(sync_jit(100));
+        for _ in 0..100 {
+            cpu.run_for(20_000);
+        }
+        assert_eq!(cpu.x[asm::A0 as usize], 49 << 12);
+        let s = cpu.jit_stats();
+        assert!(s.regions_compiled >= 1, "{s:?}");
+        if cfg!(target_arch = "x86_64") {
+            assert!(s.baseline_blocks >= 1, "{s:?}");
+            assert_eq!(s.upgrades, 0, "no quick level in between: {s:?}");
+        }
     }
 }
