@@ -164,6 +164,12 @@ impl CodeArena {
         Ok(())
     }
 
+    /// The offset of installed code `p` from the arena's start (as profilers show addresses in
+    /// the arena's memfd mapping).
+    pub fn offset(&self, p: *const u8) -> usize {
+        (p as usize).wrapping_sub(self.base.as_ptr() as usize)
+    }
+
     /// Whether code is written through a second mapping (no protection changes).
     pub fn aliased(&self) -> bool {
         matches!(self.writer, Writer::Alias(_))

@@ -760,8 +760,16 @@ impl JitState {
             }
         };
         if let Some(dir) = std::env::var_os("VMM_JIT_DUMP") {
-            // Debugging aid: the machine code of every installed region.
-            let name = format!("{:x}_{:x}.bin", p.key.0, p.key.1);
+            // Debugging aid: the machine code of every installed region, named by physical
+            // address, mode key, level and offset in the arena (what `perf` shows for addresses
+            // in the arena's memfd).
+            let name = format!(
+                "{:x}_{:x}_{:?}_{:x}.bin",
+                p.key.0,
+                p.key.1,
+                p.level,
+                self.arena.offset(ptr)
+            );
             if let Err(e) = std::fs::write(std::path::Path::new(&dir).join(name), &code) {
                 log::warn!("jit: cannot dump code: {e}");
             }
