@@ -1107,3 +1107,73 @@ fn loops_over_the_register_budget_match() {
         }
     }
 }
+
+/// A loop whose loads and stores go through more base registers than translated code has TLB
+/// probe cache slots, on different pages (two data pages, RAM's last page, a device page):
+/// accesses without a slot of their own share one of their kind, whose compare then fails
+/// now and then (a different page) and takes the full probe; every access must match tier 0.
+fn shared_slots_program(sv39: bool) -> Program {
+    let last = RAM + RAM_SIZE as u64 - 0x1000;
+    let mut body = vec![i(40, 0, 0, 30, 0x13)]; // li x30, 40
+    let top = body.len();
+    body.extend_from_slice(&[
+        i(0, 10, 3, 16, 0x03),     // ld x16, 0(x10)
+        i(8, 11, 3, 17, 0x03),     // ld x17, 8(x11)
+        i(0, 12, 2, 18, 0x03),     // lw x18, 0(x12)
+        s(16, 16, 13, 3, 0x23),    // sd x16, 16(x13)
+        i(8, 14, 3, 19, 0x03),     // ld x19, 8(x14): device register
+        s(8, 17, 12, 3, 0x23),     // sd x17, 8(x12)
+        s(24, 18, 10, 2, 0x23),    // sw x18, 24(x10)
+        i(4, 15, 3, 20, 0x03),     // ld x20, 4(x15): misaligned across pages
+        r(0, 16, 21, 0, 21, 0x33), // add x21, x21, x16
+        r(0, 17, 21, 4, 21, 0x33), // xor x21, x21, x17
+        r(0, 18, 21, 0, 21, 0x33), // add x21, x21, x18
+        r(0, 20, 21, 4, 21, 0x33), // xor x21, x21, x20
+        i(8, 10, 0, 10, 0x13),     // addi x10, x10, 8
+        i(24, 12, 0, 12, 0x13),    // addi x12, x12, 24
+        i(40, 13, 0, 13, 0x13),    // addi x13, x13, 40
+        i(64, 15, 0, 15, 0x13),    // addi x15, x15, 64
+        i(-1, 30, 0, 30, 0x13),    // addi x30, x30, -1
+    ]);
+    let back = -(4 * (body.len() - top) as i32);
+    body.push(b(back, 0, 30, 1)); // bne x30, x0, top
+    let mut x = [0u64; 32];
+    x[8] = DATA;
+    x[9] = DEV;
+    x[10] = DATA + 0xe00;
+    x[11] = DATA + 0x100;
+    x[12] = last + 0xc00;
+    x[13] = DATA + 0x1000 + 0x900;
+    x[14] = DEV;
+    x[15] = DATA + 0x1000 - 0x300;
+    let pattern =
+        |n: usize| -> Vec<u8> { (0..n).map(|k| (k as u8).wrapping_mul(29) ^ 0xa5).collect() };
+    Program {
+        body,
+        x,
+        f: [0; 32],
+        data: pattern(0x1000),
+        sv39,
+        extra: vec![(last, pattern(0x1000)), (DATA + 0x1000, pattern(0x1000))],
+    }
+}
+
+#[test]
+fn accesses_sharing_probe_slots_match() {
+    for sv39 in [false, true] {
+        let p = shared_slots_program(sv39);
+        let reference = run(&p, None, Quick);
+        assert!(
+            reference.exit.contains("HostStop"),
+            "reference: {}",
+            reference.exit
+        );
+        for (th, tier) in [(1, Quick), (2, Quick), (1, Full), (3, Full), (1, Baseline)] {
+            let got = run(&p, Some(th), tier);
+            assert_eq!(
+                got, reference,
+                "sv39 {sv39} threshold {th} tier {tier:?}: tiers differ"
+            );
+        }
+    }
+}

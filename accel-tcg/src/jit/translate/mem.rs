@@ -11,9 +11,12 @@
 //!
 //! The cache has a few slots for the whole region (held in variables, so a loop's next pass
 //! sees the pages its previous pass used), for the accesses of its innermost loops, keyed by
-//! base register, kind and the 4 KiB bucket of the offset: accesses through one base register mostly stay on one page (unrolled loops:
-//! `ld a5, 0(a4)`, `ld a3, 8(a4)`, ...; a pointer walking a buffer; a table base plus a small
-//! index). A slot starts with a tag no address matches.
+//! base register, kind and the 4 KiB bucket of the offset: accesses through one base register
+//! mostly stay on one page (unrolled loops: `ld a5, 0(a4)`, `ld a3, 8(a4)`, ...; a pointer
+//! walking a buffer; a table base plus a small index). The first key of each kind gets a slot
+//! first; an access whose key got none shares the first slot of its kind (an unrolled copy with
+//! one pointer per word reads one page through all of them). A slot starts with a tag no
+//! address matches.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, Block, InstBuilder, Value};
@@ -89,39 +92,62 @@ impl Emitter<'_, '_> {
             .map(|bi| self.loops.depth(bi))
             .max()
             .unwrap_or(0);
+        let mut keys: Vec<(u8, i64, bool)> = Vec::new();
         for (bi, blk) in d.blocks.iter().enumerate() {
             if !owned(bi) || self.loops.depth(bi) != depth {
                 continue;
             }
             for i in &blk.insns {
-                let Some((base, bucket, write)) = key_of(i, fs) else {
-                    continue;
-                };
-                if self.probes.len() >= MAX_PROBES {
-                    return;
+                if let Some(k) = key_of(i, fs) {
+                    if !keys.contains(&k) {
+                        keys.push(k);
+                    }
                 }
-                if self
-                    .probes
-                    .iter()
-                    .any(|p| p.base == base && p.bucket == bucket && p.write == write)
-                {
-                    continue;
-                }
-                let tag = self.b.declare_var(types::I64);
-                let addend = self.b.declare_var(types::I64);
-                let never = self.b.ins().iconst(types::I64, -1);
-                let zero = self.b.ins().iconst(types::I64, 0);
-                self.b.def_var(tag, never);
-                self.b.def_var(addend, zero);
-                self.probes.push(Probe {
-                    base,
-                    bucket,
-                    write,
-                    tag,
-                    addend,
-                });
             }
         }
+        // The first key of each kind first (accesses whose key has no slot share the first slot
+        // of their kind: see `slot_for`), then the others in order.
+        let mut chosen: Vec<(u8, i64, bool)> = Vec::new();
+        for write in [false, true] {
+            if let Some(&k) = keys.iter().find(|k| k.2 == write) {
+                chosen.push(k);
+            }
+        }
+        for &k in &keys {
+            if chosen.len() >= MAX_PROBES {
+                break;
+            }
+            if !chosen.contains(&k) {
+                chosen.push(k);
+            }
+        }
+        for (base, bucket, write) in chosen {
+            let tag = self.b.declare_var(types::I64);
+            let addend = self.b.declare_var(types::I64);
+            let never = self.b.ins().iconst(types::I64, -1);
+            let zero = self.b.ins().iconst(types::I64, 0);
+            self.b.def_var(tag, never);
+            self.b.def_var(addend, zero);
+            self.probes.push(Probe {
+                base,
+                bucket,
+                write,
+                tag,
+                addend,
+            });
+        }
+    }
+
+    /// The cache slot an access of kind `write` through `base` with offset bucket `bucket`
+    /// uses: its own, else the first one of its kind (accesses through different base
+    /// registers often share a page, e.g. an unrolled copy with one pointer per word; when they
+    /// do not, the shared slot's compare fails and the access takes the full probe, which
+    /// refills the slot).
+    fn slot_for(&self, base: u8, bucket: i64, write: bool) -> Option<usize> {
+        self.probes
+            .iter()
+            .position(|p| p.base == base && p.bucket == bucket && p.write == write)
+            .or_else(|| self.probes.iter().position(|p| p.write == write))
     }
 
     /// The cache slots the memory instructions of guest block `bi` use (bit `k`: slot `k`).
@@ -132,11 +158,7 @@ impl Emitter<'_, '_> {
             let Some((base, bucket, write)) = key_of(i, fs) else {
                 continue;
             };
-            if let Some(k) = self
-                .probes
-                .iter()
-                .position(|p| p.base == base && p.bucket == bucket && p.write == write)
-            {
+            if let Some(k) = self.slot_for(base, bucket, write) {
                 m |= 1 << k;
             }
         }
@@ -194,10 +216,8 @@ impl Emitter<'_, '_> {
         let result = self.b.declare_var(ty);
         let done = self.b.create_block();
         let cached = self
-            .probes
-            .iter()
-            .find(|p| p.base == base && p.bucket == bucket && p.write == write)
-            .map(|p| (p.tag, p.addend));
+            .slot_for(base, bucket, write)
+            .map(|k| (self.probes[k].tag, self.probes[k].addend));
         match cached {
             Some((tag, addend)) => {
                 let t = self.b.use_var(tag);
