@@ -14,9 +14,9 @@
 //!
 //! Guest registers live in the CPU structure; within a block the recently used ones are held in
 //! five caller-saved host registers ([`regs`]: loaded at first use, stored when evicted, before
-//! helper calls and at exits; `x0` is never written). `rbx` holds the CPU pointer; `cpu.pc` holds the block entry's address plus a
-//! known offset (`pc_base`), and `instret` is advanced lazily (`synced`): both are brought up to
-//! date before a helper call and at exits. Loads and stores probe the softmmu TLB inline; a miss
+//! helper calls and at exits; `x0` is never written). `rbx` holds the CPU pointer; `cpu.pc`
+//! holds the block entry's address plus a known offset (`pc_base`), and `instret` is advanced
+//! lazily (`synced`): both are brought up to date before a helper call and at exits. Loads and stores probe the softmmu TLB inline; a miss
 //! calls [`helpers::exec_insn`] (page walk, MMIO, faults: the exact tier-0 semantics) and carries
 //! on. Instructions without a template (FP arithmetic, AMOs, CSRs, division, ...) call the same
 //! helper.
@@ -33,14 +33,14 @@ use std::mem::size_of;
 use dynasmrt::x64::X64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 
-use super::translate::{RegionDesc, PROMOTE_TAG};
-use regs::RegCache;
-
 mod regs;
+
 use super::layout::*;
+use super::translate::{RegionDesc, PROMOTE_TAG};
 use super::{helpers, JC_SIZE};
 use crate::decode::{Insn, Op};
 use crate::mmu::{Tlb, PAGE_MASK, TLB_FOLD_SHIFT, TLB_SIZE};
+use regs::RegCache;
 
 const _: () = assert!(TLB_SIZE <= 256 && JC_SIZE <= 1 << 20);
 
