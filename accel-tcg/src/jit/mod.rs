@@ -62,8 +62,11 @@ pub const JC_SIZE: usize = 4096;
 /// recompiled at [`OptLevel::Full`]. Measured on a Linux boot (single-threaded CPU time, same
 /// instruction count): promoting after 64 entries recompiled 220 regions and cost 25 % more
 /// than never promoting; at 4096 about 20 regions are recompiled (the boot's few real loops),
-/// while a benchmark loop is promoted after ~16 M instructions (a few milliseconds).
-const PROMOTE_ENTRIES: u64 = 4096;
+/// while a benchmark loop is promoted after ~16 M instructions (a few milliseconds). That was
+/// with a timer poll every 4096 instructions; it is every 32768 now, so 512 keeps a loop's
+/// promotion at ~16 M instructions (without it, `crc32` with `--jit-baseline off` ran 10 %
+/// slower). Only the path without the baseline tier has quick code.
+const PROMOTE_ENTRIES: u64 = 512;
 /// Entries of a quick region, chained or dispatched (counted by its own code), after which it
 /// is recompiled optimised. Regions that chain into each other in a loop are rarely entered
 /// from the dispatcher, so [`PROMOTE_ENTRIES`] alone left e.g. a sort's partition loop in the
@@ -946,11 +949,12 @@ impl JitState {
                     vpc: pc,
                     mode: tag,
                     code: code as u64,
-                    // Full code needs no more counting.
-                    hits: if level == OptLevel::Full {
-                        u64::MAX / 2
-                    } else {
+                    // Only quick code is promoted by dispatcher entries (baseline code counts
+                    // its own runs; full code is final).
+                    hits: if level == OptLevel::Quick {
                         0
+                    } else {
+                        u64::MAX / 2
                     },
                 };
                 Some(code)
