@@ -18,6 +18,8 @@ pub(crate) const F_OFF: i32 = offset_of!(Cpu, f) as i32;
 pub(crate) const PC_OFF: i32 = offset_of!(Cpu, pc) as i32;
 /// `Cpu::instret`.
 pub(crate) const INSTRET_OFF: i32 = offset_of!(Cpu, instret) as i32;
+/// `Cpu::fflags`.
+pub(crate) const FFLAGS_OFF: i32 = offset_of!(Cpu, fflags) as i32;
 const JIT_OFF: usize = offset_of!(Cpu, jit);
 /// `Cpu::jit.limit`.
 pub(crate) const LIMIT_OFF: i32 = (JIT_OFF + offset_of!(JitCpu, limit)) as i32;

@@ -12,7 +12,7 @@
 //! can be compiled on another thread and copied into the code arena.
 
 use std::collections::HashMap;
-use std::mem::{offset_of, size_of};
+use std::mem::size_of;
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
@@ -23,10 +23,10 @@ use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_codegen::{control::ControlPlane, Context};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 
-use crate::cpu::Cpu;
 use crate::decode::{Insn, Op};
-use crate::jit::{JcEntry, JitCpu, JC_SIZE};
-use crate::mmu::{Tlb, TlbEntry, TLB_FOLD_SHIFT, TLB_SIZE};
+use crate::jit::layout::*;
+use crate::jit::{mode_data_idx, mode_fs_dirty, JcEntry, JC_SIZE};
+use crate::mmu::{Tlb, TLB_FOLD_SHIFT, TLB_SIZE};
 
 mod fp_exact;
 mod loops;
@@ -82,36 +82,10 @@ pub const MISS_TAG: u64 = 1;
 /// [`RegionDesc::countdown_addr`]); the CPU state is that of the region's entry.
 pub const PROMOTE_TAG: u64 = 2;
 
-/// Data index of a mode key.
-fn mode_data_idx(mode: u32) -> usize {
-    ((mode >> 2) & 3) as usize
-}
-
 /// The frm field of a mode key.
 fn mode_frm(mode: u32) -> u8 {
     ((mode >> 6) & 7) as u8
 }
-
-/// Whether the FP state is Dirty in a mode key (FP instructions may then run inline).
-fn mode_fs_dirty(mode: u32) -> bool {
-    (mode >> 4) & 3 == 3
-}
-
-const X_OFF: i32 = offset_of!(Cpu, x) as i32;
-const F_OFF: i32 = offset_of!(Cpu, f) as i32;
-const PC_OFF: i32 = offset_of!(Cpu, pc) as i32;
-const INSTRET_OFF: i32 = offset_of!(Cpu, instret) as i32;
-const FFLAGS_OFF: i32 = offset_of!(Cpu, fflags) as i32;
-const JIT_OFF: usize = offset_of!(Cpu, jit);
-const LIMIT_OFF: i32 = (JIT_OFF + offset_of!(JitCpu, limit)) as i32;
-const JC_EPOCH_OFF: i32 = (JIT_OFF + offset_of!(JitCpu, jc_epoch)) as i32;
-const CHAINED_OFF: i32 = (JIT_OFF + offset_of!(JitCpu, chained)) as i32;
-const TLB_OFF: usize = offset_of!(Cpu, tlb);
-const TLBE_READ: i32 = offset_of!(TlbEntry, read) as i32;
-const TLBE_WRITE: i32 = offset_of!(TlbEntry, write) as i32;
-const TLBE_ADDEND: i32 = offset_of!(TlbEntry, addend) as i32;
-const _: () = assert!(size_of::<TlbEntry>() == 48);
-const _: () = assert!(size_of::<JcEntry>() == 32);
 
 /// Host registers the register budget leaves to the CPU pointer, the instruction count and
 /// temporaries (three) in every loop.
