@@ -200,7 +200,7 @@ pub struct RunArgs {
     #[arg(long, value_enum, value_name = "on|off", default_value = "on")]
     pub jit: OnOff,
     /// TCG: how many times a block runs (as baseline code, or on the interpreter with
-    /// --jit-baseline off) before Cranelift compiles a region from it (default 1000000; blocks
+    /// --jit-baseline off) before Cranelift compiles a region from it (default 100000; blocks
     /// that run FP or atomics through helpers count more; lower compiles sooner at the cost of
     /// compile time on a second core).
     #[arg(long, value_name = "N")]

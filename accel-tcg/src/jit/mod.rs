@@ -78,6 +78,10 @@ const MAX_FLUSHED_PAGES: usize = 32;
 const MAX_REGION_BLOCKS: usize = 16;
 /// Maximum instructions in a region.
 const MAX_REGION_INSNS: usize = 64;
+/// Blocks considered for a region (see [`form_region`]).
+const CANDIDATE_BLOCKS: usize = 48;
+/// Instructions considered for a region.
+const CANDIDATE_INSNS: usize = 256;
 /// Invalidations after which a region entry stays on tier 0 (self-modifying code).
 const MAX_REWRITES: u32 = 4;
 /// Entries in the hotness map before it is reset.
@@ -86,13 +90,15 @@ const MAX_HOT_ENTRIES: usize = 1 << 20;
 const ARENA_SIZE: usize = 64 << 20;
 /// Default Cranelift threshold: runs of a block (weighted, see `baseline::HELPER_WEIGHT`) as
 /// baseline code, or of a region entry on tier 0 without the baseline tier, before a region is
-/// compiled from it. A quick-tier region costs ~0.2 ms + ~13 µs per guest instruction on the
-/// compile thread, while baseline code already runs warm code several times faster than tier 0,
-/// so only code that runs for long is worth Cranelift. Linux boot to init, 5 interleaved runs
-/// (session 3, second core busy), ratio to QEMU: 100 000 → 0.86×, 300 000 → 0.82×, 1 000 000 →
-/// 0.73×, baseline code only → 0.67×, no baseline tier (threshold 1000) → 1.7×; the benchmark
-/// loops reach a million runs within milliseconds.
-pub const DEFAULT_THRESHOLD: u32 = 1_000_000;
+/// compiled from it. Baseline code already runs warm code several times faster than tier 0, so
+/// only code that runs for long is worth Cranelift's compile time. Linux boot to init, ratio to
+/// QEMU (session 3, 7-9 interleaved runs, baseline code recompiled at the Full level directly):
+/// 1 000 000 → 0.76×, 300 000 → 0.77×, 100 000 → 0.75-0.78×, 30 000 → 0.74× (flat within noise);
+/// benchmarks against 1 000 000: sort 0.43 → 0.41 s, nbody 0.19 → 0.15 s, memsum 0.25 → 0.24 s
+/// (less time in baseline code before the optimised code arrives), crc32 and hash unchanged.
+/// (Before baseline code went straight to Full, with quick regions in between, the boot wanted
+/// a million: 100 000 → 0.86×, 1 000 000 → 0.73×.)
+pub const DEFAULT_THRESHOLD: u32 = 100_000;
 /// Executions of a block before the baseline tier compiles it (when that tier is on: see
 /// [`JitConfig::baseline`]). A block costs a few microseconds to compile there and then runs
 /// several times faster than on tier 0.
@@ -1152,16 +1158,23 @@ fn single_block(cpu: &mut Cpu, pc: u64, pa: u64) -> Option<Vec<Rc<Block>>> {
     (!b.insns.is_empty()).then(|| vec![b])
 }
 
-/// Collects the blocks of the region entered at `pc` (physical `pa`).
+/// Collects the blocks of the region entered at `pc` (physical `pa`): candidates found by
+/// following static successors in the page (breadth first, up to [`CANDIDATE_BLOCKS`] /
+/// [`CANDIDATE_INSNS`]), of which the blocks on a path back to the entry go in first (the
+/// loops through the entry, e.g. a partition loop's scans and swap when the entry is one of its
+/// inner loops: split across regions, they chained to each other on every pass), then the rest
+/// in breadth-first order, up to [`MAX_REGION_BLOCKS`] / [`MAX_REGION_INSNS`].
 fn form_region(cpu: &mut Cpu, pc: u64, pa: u64) -> Option<Vec<Rc<Block>>> {
     let page = pa & PAGE_MASK;
-    let mut out: Vec<Rc<Block>> = Vec::new();
+    let mut cands: Vec<Rc<Block>> = Vec::new();
+    let mut succs: Vec<Vec<u64>> = Vec::new();
+    let mut index: FxMap<u64, usize> = FxMap::default();
     let mut seen = HashSet::new();
     let mut queue = VecDeque::from([pa]);
     seen.insert(pa);
     let mut ninsns = 0;
     while let Some(bpa) = queue.pop_front() {
-        if out.len() >= MAX_REGION_BLOCKS || ninsns >= MAX_REGION_INSNS {
+        if cands.len() >= CANDIDATE_BLOCKS || ninsns >= CANDIDATE_INSNS {
             break;
         }
         let b = match cpu.blocks.get(&bpa) {
@@ -1186,14 +1199,55 @@ fn form_region(cpu: &mut Cpu, pc: u64, pa: u64) -> Option<Vec<Rc<Block>>> {
             continue;
         }
         ninsns += b.insns.len();
-        for s in successors(&b) {
-            if s & PAGE_MASK == page && seen.insert(s) {
+        let ss: Vec<u64> = successors(&b)
+            .into_iter()
+            .filter(|&s| s & PAGE_MASK == page)
+            .collect();
+        for &s in &ss {
+            if seen.insert(s) {
                 queue.push_back(s);
             }
         }
-        out.push(b);
+        index.insert(bpa, cands.len());
+        cands.push(b);
+        succs.push(ss);
     }
-    (!out.is_empty()).then_some(out)
+    if cands.is_empty() {
+        return None;
+    }
+    // Blocks from which the entry (candidate 0) is reachable within the candidates.
+    let mut preds: Vec<Vec<usize>> = vec![Vec::new(); cands.len()];
+    for (i, ss) in succs.iter().enumerate() {
+        for s in ss {
+            if let Some(&j) = index.get(s) {
+                preds[j].push(i);
+            }
+        }
+    }
+    let mut back = vec![false; cands.len()];
+    back[0] = true;
+    let mut work = vec![0usize];
+    while let Some(j) = work.pop() {
+        for &i in &preds[j] {
+            if !back[i] {
+                back[i] = true;
+                work.push(i);
+            }
+        }
+    }
+    let order = (0..cands.len())
+        .filter(|&i| back[i])
+        .chain((0..cands.len()).filter(|&i| !back[i]));
+    let mut out = Vec::new();
+    let mut ninsns = 0;
+    for i in order {
+        if out.len() >= MAX_REGION_BLOCKS || ninsns >= MAX_REGION_INSNS {
+            break;
+        }
+        ninsns += cands[i].insns.len();
+        out.push(cands[i].clone());
+    }
+    Some(out)
 }
 
 /// Dispatcher entry from the tier-0 run loop: runs compiled code for the current pc if there is
