@@ -86,6 +86,8 @@ struct JcEntry {
 /// Direct-mapped cache from (virtual pc, fetch MMU index) to block.
 pub(crate) struct JumpCache {
     entries: Box<[JcEntry]>,
+    /// Pages that may have entries (flushing another page needs no scan).
+    pages: crate::page_filter::PageFilter,
 }
 
 impl JumpCache {
@@ -100,6 +102,7 @@ impl JumpCache {
                 JUMP_CACHE_SIZE
             ]
             .into_boxed_slice(),
+            pages: Default::default(),
         }
     }
 
@@ -107,11 +110,15 @@ impl JumpCache {
         for e in self.entries.iter_mut() {
             e.block = None;
         }
+        self.pages.clear();
     }
 
     /// Drops the entries for pcs in the 4 KiB virtual page `page` (they occupy 2048
     /// consecutive slots).
     pub(crate) fn clear_page(&mut self, page: u64) {
+        if !self.pages.may_contain(page) {
+            return;
+        }
         let first = Self::slot(page);
         for k in 0..JUMP_CACHE_SIZE / 2 {
             let e = &mut self.entries[(first + k) & (JUMP_CACHE_SIZE - 1)];
@@ -162,6 +169,7 @@ impl Cpu {
             idx: self.fetch_idx,
             block: Some(b.clone()),
         };
+        self.jump_cache.pages.insert(pc);
         Ok(b)
     }
 

@@ -36,6 +36,7 @@ pub mod fpu;
 pub mod jit;
 mod memory;
 pub mod mmu;
+mod page_filter;
 mod pmp;
 mod semihosting;
 mod trap;

@@ -400,6 +400,8 @@ pub(crate) struct JitState {
     arena: CodeArena,
     tramp: *const u8,
     jc: Box<[JcEntry]>,
+    /// Pages that may have jump-cache entries (flushing another page needs no scan).
+    jc_pages: crate::page_filter::PageFilter,
     regions: FxMap<(u64, u32), Entry>,
     hot: FxMap<(u64, u32), u32>,
     /// How often each region was invalidated by stores to its code.
@@ -537,6 +539,7 @@ impl JitState {
             arena,
             tramp,
             jc: vec![JC_EMPTY; JC_SIZE].into_boxed_slice(),
+            jc_pages: Default::default(),
             regions: FxMap::default(),
             hot: FxMap::default(),
             rewrites: FxMap::default(),
@@ -576,6 +579,8 @@ impl JitState {
         if jit.jc_epoch == 0 {
             self.jc.fill(JC_EMPTY);
         }
+        // Every entry is stale now (old epoch).
+        self.jc_pages.clear();
     }
 
     /// Clears the exit slots and jump-cache entries that lead to `code` (replaced by a
@@ -643,6 +648,9 @@ impl JitState {
             for &page in &pages {
                 // SAFETY: as in `clear_links`.
                 unsafe { self.links.unlink_page(page) };
+                if !self.jc_pages.may_contain(page) {
+                    continue;
+                }
                 let first = Self::jc_slot(page);
                 for k in 0..JC_SIZE / 2 {
                     let e = &mut self.jc[(first + k) & (JC_SIZE - 1)];
@@ -951,6 +959,7 @@ impl JitState {
         let key = (pa, mode);
         match self.regions.get(&key) {
             Some(&Entry::Ready { code, level, .. }) => {
+                self.jc_pages.insert(pc);
                 self.jc[Self::jc_slot(pc)] = JcEntry {
                     vpc: pc,
                     mode: tag,
