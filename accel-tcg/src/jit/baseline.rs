@@ -806,4 +806,41 @@ mod tests {
         assert_eq!(t0.mtval, 0x100);
         assert_same(&t0, &bl);
     }
+
+    /// Code that rewrites an instruction of its own block on every pass (then `fence.i`):
+    /// the baseline code of the block is dropped at the store and the new instruction runs.
+    #[test]
+    fn self_modifying_loop_matches_tier0() {
+        let mut p = Vec::new();
+        p.extend(asm::li(11, 200));
+        p.extend(asm::li(10, 0));
+        // t4 = address of the patched instruction (pc-relative, filled in below).
+        let at = p.len();
+        p.extend([(29 << 7) | 0x17, asm::NOP]);
+        let top = p.len();
+        // t3 = addi a2, a2, (a0 & 1) + 1: encoded as (((a0 & 1) + 1) << 20) | addi a2, a2, 0.
+        p.push(asm::i(1, 10, 7, 28, IMM)); // andi t3, a0, 1
+        p.push(asm::i(1, 28, 0, 28, IMM)); // addi t3, t3, 1
+        p.push(asm::i(20, 28, 1, 28, IMM)); // slli t3, t3, 20
+        p.extend(asm::li(30, asm::i(0, 12, 0, 12, IMM) as i64));
+        p.push(asm::r(0, 30, 28, 6, 28, OP)); // or t3, t3, t5
+        p.push(asm::s(0, 28, 29, 2, STORE)); // sw t3, 0(t4)
+        p.push(asm::FENCE_I);
+        let patched = p.len();
+        p.push(asm::i(1, 12, 0, 12, IMM)); // addi a2, a2, 1 (rewritten)
+        p.push(asm::i(1, 10, 0, 10, IMM)); // addi a0, a0, 1
+        let back = (top as i32 - p.len() as i32) * 4;
+        p.push(asm::b(back, 11, 10, 4));
+        p.push(asm::SPIN);
+        p[at + 1] = asm::i(4 * (patched - at) as i32, 29, 0, 29, IMM);
+        let (t0, bl) = both(&p, 20_000);
+        // Pass k adds (k & 1) + 1: 100 * 1 + 100 * 2.
+        assert_eq!(
+            t0.x[12], 300,
+            "every pass ran the instruction it had just written"
+        );
+        assert_eq!(t0.x, bl.x, "registers");
+        assert_eq!((t0.pc, t0.instret), (bl.pc, bl.instret));
+        assert!(bl.jit_stats().baseline_blocks > 0);
+    }
 }
