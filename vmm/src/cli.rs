@@ -195,8 +195,9 @@ pub struct RunArgs {
     /// without N). Without it, guest time follows the host clock.
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "100")]
     pub icount: Option<u64>,
-    /// TCG: compile hot guest code with Cranelift (`on`, the default) or run everything on the
-    /// tier-0 interpreter (`off`). With -v the JIT's counters are printed at exit.
+    /// TCG: compile warm guest code (the baseline tier) and hot guest code (Cranelift) (`on`,
+    /// the default) or run everything on the tier-0 interpreter (`off`). With -v the JIT's
+    /// counters are printed at exit.
     #[arg(long, value_enum, value_name = "on|off", default_value = "on")]
     pub jit: OnOff,
     /// TCG: how many times a block runs (as baseline code, or on the interpreter with
