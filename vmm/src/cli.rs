@@ -378,6 +378,17 @@ mod tests {
     }
 
     #[test]
+    fn help_states_the_real_baseline_threshold() {
+        let help = Cli::command()
+            .find_subcommand_mut("run")
+            .expect("run subcommand")
+            .render_long_help()
+            .to_string();
+        let want = format!("after {} runs", accel_tcg::jit::BASELINE_THRESHOLD);
+        assert!(help.contains(&want), "--jit-baseline help must say {want}");
+    }
+
+    #[test]
     fn sizes() {
         assert_eq!(parse_size("512M"), Ok(512 << 20));
         assert_eq!(parse_size("2G"), Ok(2 << 30));
