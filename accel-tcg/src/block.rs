@@ -570,6 +570,15 @@ mod tests {
         ]
     }
 
+    /// Runs a counting loop to `a1 = 49 << 12` (2M instructions in slices); the JIT counters.
+    fn run_to_200704(cpu: &mut crate::cpu::Cpu) -> crate::jit::JitStats {
+        for _ in 0..100 {
+            cpu.run_for(20_000);
+        }
+        assert_eq!(cpu.x[asm::A0 as usize], 49 << 12);
+        cpu.jit_stats()
+    }
+
     /// Synchronous compilation after `threshold` executions.
     fn sync_jit(threshold: u32) -> JitConfig {
         JitConfig {
@@ -597,11 +606,7 @@ mod tests {
         cpu.set_jit_baseline(BaselineMode::Off);
         cpu.set_jit(sync_jit(10));
         cpu.set_jit_promote_after(3);
-        for _ in 0..100 {
-            cpu.run_for(20_000);
-        }
-        assert_eq!(cpu.x[asm::A0 as usize], 49 << 12);
-        let s = cpu.jit_stats();
+        let s = run_to_200704(&mut cpu);
         assert!(s.upgrades >= 1, "{s:?}");
         assert!(s.jit_insns > 500_000, "{s:?}");
     }
@@ -619,11 +624,7 @@ mod tests {
         let (mut cpu, _hart) = machine(&prog);
         cpu.set_jit_baseline(BaselineMode::Off);
         cpu.set_jit(sync_jit(10));
-        for _ in 0..100 {
-            cpu.run_for(20_000);
-        }
-        assert_eq!(cpu.x[asm::A0 as usize], 49 << 12);
-        let s = cpu.jit_stats();
+        let s = run_to_200704(&mut cpu);
         assert!(s.upgrades >= 1, "{s:?}");
         assert!(s.chained_exits > 100_000, "{s:?}");
     }
@@ -632,11 +633,7 @@ mod tests {
     fn hot_baseline_code_is_recompiled_optimised_directly() {
         let (mut cpu, _hart) = machine(&counting_loop(asm::lui(asm::A1, 49)));
         cpu.set_jit(sync_jit(100));
-        for _ in 0..100 {
-            cpu.run_for(20_000);
-        }
-        assert_eq!(cpu.x[asm::A0 as usize], 49 << 12);
-        let s = cpu.jit_stats();
+        let s = run_to_200704(&mut cpu);
         assert!(s.regions_compiled >= 1, "{s:?}");
         if cfg!(target_arch = "x86_64") {
             assert!(s.baseline_blocks >= 1, "{s:?}");

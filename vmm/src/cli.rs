@@ -366,24 +366,20 @@ mod tests {
         Cli::command().debug_assert();
     }
 
-    #[test]
-    fn help_states_the_real_jit_threshold_default() {
-        let help = Cli::command()
+    /// `vmm run --help`.
+    fn run_help() -> String {
+        Cli::command()
             .find_subcommand_mut("run")
             .expect("run subcommand")
             .render_long_help()
-            .to_string();
-        let want = format!("(default {};", accel_tcg::jit::DEFAULT_THRESHOLD);
-        assert!(help.contains(&want), "--jit-threshold help must say {want}");
+            .to_string()
     }
 
     #[test]
-    fn help_states_the_real_baseline_threshold() {
-        let help = Cli::command()
-            .find_subcommand_mut("run")
-            .expect("run subcommand")
-            .render_long_help()
-            .to_string();
+    fn help_states_the_real_jit_thresholds() {
+        let help = run_help();
+        let want = format!("(default {};", accel_tcg::jit::DEFAULT_THRESHOLD);
+        assert!(help.contains(&want), "--jit-threshold help must say {want}");
         let want = format!("after {} runs", accel_tcg::jit::BASELINE_THRESHOLD);
         assert!(help.contains(&want), "--jit-baseline help must say {want}");
     }
