@@ -116,12 +116,8 @@ impl JumpCache {
     /// Drops the entries for pcs in the 4 KiB virtual page `page` (they occupy 2048
     /// consecutive slots).
     pub(crate) fn clear_page(&mut self, page: u64) {
-        if !self.pages.may_contain(page) {
-            return;
-        }
-        let first = Self::slot(page);
-        for k in 0..JUMP_CACHE_SIZE / 2 {
-            let e = &mut self.entries[(first + k) & (JUMP_CACHE_SIZE - 1)];
+        for k in self.pages.slots_of(page, JUMP_CACHE_SIZE) {
+            let e = &mut self.entries[k];
             if e.vpc & PAGE_MASK == page {
                 e.block = None;
             }

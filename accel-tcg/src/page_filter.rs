@@ -42,6 +42,19 @@ impl PageFilter {
         self.bits[w] & m != 0
     }
 
+    /// The slots of a direct-mapped cache of `size` entries indexed by `(pc >> 1) % size` that
+    /// may hold pcs of `page`: its 2048 consecutive slots (wrapping), or none when the page
+    /// certainly has no entries.
+    pub(crate) fn slots_of(&self, page: u64, size: usize) -> impl Iterator<Item = usize> {
+        let first = ((page >> 1) as usize) & (size - 1);
+        let n = if self.may_contain(page) {
+            (size / 2).min(0x1000 / 2)
+        } else {
+            0
+        };
+        (0..n).map(move |k| (first + k) & (size - 1))
+    }
+
     /// Forgets every page (the cache was emptied).
     pub(crate) fn clear(&mut self) {
         self.bits.fill(0);
@@ -61,6 +74,10 @@ mod tests {
         assert!(!f.may_contain(0x8000_2000));
         // Pages BITS apart share a bit: a false positive, never a false negative.
         assert!(f.may_contain(0x8000_1000 + (BITS as u64) * 4096));
+        assert_eq!(f.slots_of(0x8000_2000, 4096).count(), 0);
+        let slots: Vec<usize> = f.slots_of(0x8000_1000, 4096).collect();
+        assert_eq!(slots.len(), 2048);
+        assert_eq!(slots[0], (0x8000_1000 >> 1) & 4095);
         f.clear();
         assert!(!f.may_contain(0x8000_1000));
     }

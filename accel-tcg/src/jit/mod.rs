@@ -648,14 +648,9 @@ impl JitState {
             for &page in &pages {
                 // SAFETY: as in `clear_links`.
                 unsafe { self.links.unlink_page(page) };
-                if !self.jc_pages.may_contain(page) {
-                    continue;
-                }
-                let first = Self::jc_slot(page);
-                for k in 0..JC_SIZE / 2 {
-                    let e = &mut self.jc[(first + k) & (JC_SIZE - 1)];
-                    if e.vpc & PAGE_MASK == page {
-                        *e = JC_EMPTY;
+                for k in self.jc_pages.slots_of(page, JC_SIZE) {
+                    if self.jc[k].vpc & PAGE_MASK == page {
+                        self.jc[k] = JC_EMPTY;
                     }
                 }
             }
@@ -944,17 +939,11 @@ impl JitState {
     /// `seed` is the count to start from for an entry not counted yet (executions tier 0
     /// counted before consulting the dispatcher).
     fn lookup(&mut self, cpu: &mut Cpu, mode: u32, seed: u32) -> Option<*const u8> {
-        let pc = cpu.pc;
-        let e = &mut self.jc[Self::jc_slot(pc)];
-        let tag = mode as u64 | cpu.jit.jc_epoch;
-        if e.vpc == pc && e.mode == tag {
-            e.hits += 1;
-            let code = e.code as *const u8;
-            if e.hits == cpu.jit.promote_after {
-                self.promote(cpu, pc, mode);
-            }
+        if let Some(code) = self.jc_hit(cpu, mode) {
             return Some(code);
         }
+        let pc = cpu.pc;
+        let tag = mode as u64 | cpu.jit.jc_epoch;
         let pa = cpu.translate(pc, Access::Exec, 2).ok()?;
         let key = (pa, mode);
         match self.regions.get(&key) {
@@ -1046,19 +1035,27 @@ impl JitState {
         if cpu.jit.needs_dispatch() {
             return false;
         }
+        let Some(code) = self.jc_hit(cpu, mode_key(cpu)) else {
+            return false;
+        };
+        self.poll_worker(cpu);
+        self.run(cpu, code, target)
+    }
+
+    /// The code the jump cache holds for the current pc and `mode`, if any; counts the entry
+    /// (quick code is promoted after [`PROMOTE_ENTRIES`] of them).
+    fn jc_hit(&mut self, cpu: &mut Cpu, mode: u32) -> Option<*const u8> {
         let pc = cpu.pc;
-        let mode = mode_key(cpu);
         let e = &mut self.jc[Self::jc_slot(pc)];
         if e.vpc != pc || e.mode != mode as u64 | cpu.jit.jc_epoch {
-            return false;
+            return None;
         }
         e.hits += 1;
         let code = e.code as *const u8;
         if e.hits == cpu.jit.promote_after {
             self.promote(cpu, pc, mode);
         }
-        self.poll_worker(cpu);
-        self.run(cpu, code, target)
+        Some(code)
     }
 
     /// Runs installed `code` (for the current pc and mode) until it returns, then handles
@@ -1157,6 +1154,12 @@ fn successors(b: &Block) -> Vec<u64> {
 
 /// The block at `pc` (physical `pa`) alone, for the baseline tier.
 fn single_block(cpu: &mut Cpu, pc: u64, pa: u64) -> Option<Vec<Rc<Block>>> {
+    cached_block(cpu, pc, pa).map(|b| vec![b])
+}
+
+/// The non-empty tier-0 block cached at `pa` (virtual `pc`), translated now if need be; `None`
+/// if there is none (a fetch fault, or a block that may not be cached).
+fn cached_block(cpu: &mut Cpu, pc: u64, pa: u64) -> Option<Rc<Block>> {
     let b = match cpu.blocks.get(&pa) {
         Some(b) => b.clone(),
         None => match cpu.translate_block(pc, pa) {
@@ -1164,7 +1167,7 @@ fn single_block(cpu: &mut Cpu, pc: u64, pa: u64) -> Option<Vec<Rc<Block>>> {
             _ => return None,
         },
     };
-    (!b.insns.is_empty()).then(|| vec![b])
+    (!b.insns.is_empty()).then_some(b)
 }
 
 /// Collects the blocks of the region entered at `pc` (physical `pa`): candidates found by
@@ -1186,27 +1189,13 @@ fn form_region(cpu: &mut Cpu, pc: u64, pa: u64) -> Option<Vec<Rc<Block>>> {
         if cands.len() >= CANDIDATE_BLOCKS || ninsns >= CANDIDATE_INSNS {
             break;
         }
-        let b = match cpu.blocks.get(&bpa) {
-            Some(b) => b.clone(),
-            None => {
-                let vpc = pc.wrapping_add(bpa.wrapping_sub(pa));
-                match cpu.translate_block(vpc, bpa) {
-                    Ok((b, true)) => b,
-                    _ => {
-                        if bpa == pa {
-                            return None;
-                        }
-                        continue;
-                    }
-                }
-            }
-        };
-        if b.insns.is_empty() {
+        let vpc = pc.wrapping_add(bpa.wrapping_sub(pa));
+        let Some(b) = cached_block(cpu, vpc, bpa) else {
             if bpa == pa {
                 return None;
             }
             continue;
-        }
+        };
         ninsns += b.insns.len();
         let ss: Vec<u64> = successors(&b)
             .into_iter()
