@@ -516,7 +516,9 @@ pub(crate) fn host_isa(level: OptLevel) -> Result<Arc<dyn TargetIsa>, JitError> 
 type Tramp = unsafe extern "C" fn(*mut Cpu, *const u8) -> u64;
 
 impl JitState {
-    fn new(cfg: &JitConfig, baseline: bool) -> Result<JitState, JitError> {
+    /// The state for configuration `cfg` and the CPU's JIT settings `jit` (first threshold,
+    /// baseline tier).
+    fn new(cfg: &JitConfig, jit: &JitCpu) -> Result<JitState, JitError> {
         let isas = HostIsas::new()?;
         let mut arena = CodeArena::new(ARENA_SIZE)?;
         let code = translate::compile_trampoline(isas.get(OptLevel::Full))
@@ -551,13 +553,9 @@ impl JitState {
             generation: 0,
             translator: Translator::new(),
             worker,
-            threshold: if baseline {
-                BASELINE_THRESHOLD.min(cfg.threshold)
-            } else {
-                cfg.threshold
-            },
+            threshold: jit.threshold(),
             region_threshold: cfg.threshold,
-            first_level: if baseline {
+            first_level: if jit.baseline_on() {
                 OptLevel::Baseline
             } else {
                 OptLevel::Quick
@@ -1257,7 +1255,7 @@ pub(crate) fn dispatch(cpu: &mut Cpu, target: u64, seed: u32) -> bool {
         Some(s) => s,
         None => {
             let cfg = cpu.jit.config.0.unwrap_or_default();
-            match JitState::new(&cfg, cpu.jit.baseline_on()) {
+            match JitState::new(&cfg, &cpu.jit) {
                 Ok(s) => Box::new(s),
                 Err(e) => {
                     log::warn!("jit disabled: {e}");
